@@ -1,0 +1,29 @@
+import django_filters
+from django.db.models import Q
+
+from grids.models import Grid, GridKind
+
+
+class GridFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=GridKind.choices, label="层级")
+    parent = django_filters.CharFilter(field_name="parent__code", label="上级编码")
+    q = django_filters.CharFilter(method="search", label="编码前缀或名称")
+    include_retired = django_filters.BooleanFilter(method="retired", label="含已撤销")
+
+    class Meta:
+        model = Grid
+        fields = ["kind", "area_type", "parent", "q"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__startswith=value) | Q(name__icontains=value)) if value else queryset
+
+    def retired(self, queryset, name, value):
+        return queryset if value else queryset.filter(retired_at__isnull=True)
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if "include_retired" not in self.data:
+            queryset = queryset.filter(retired_at__isnull=True)
+        return queryset

@@ -1,0 +1,66 @@
+"""Pages over the grid tree, scoped like the API."""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views.generic import DetailView, ListView, View
+
+from grids.exports import grids_to_csv
+from grids.filtersets import GridFilterSet
+from grids.models import Grid
+from kaili.audit import audit_record
+from kaili.mixins import ScopedViewMixin
+from kaili.models import AuditAction
+from kaili.scope import EXPORT, user_can
+
+
+class GridListView(ScopedViewMixin, ListView):
+    model = Grid
+    paginate_by = 50
+    template_name = "grids/grid_list.html"
+
+    def get_queryset(self):
+        self.filterset = GridFilterSet(self.request.GET, queryset=super().get_queryset().select_related("parent").order_by("code"))
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            filterset=self.filterset,
+            query=query.urlencode(),
+            can_export=user_can(self.request.user, Grid, EXPORT),
+        )
+        return context
+
+
+class GridDetailView(ScopedViewMixin, DetailView):
+    model = Grid
+    slug_field = "code"
+    slug_url_kwarg = "code"
+    template_name = "grids/grid_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        grid = self.object
+        context.update(
+            children=Grid.objects.restrict(self.request.user).filter(parent=grid).order_by("code"),
+            ancestors=grid.get_ancestors().order_by("lft"),
+            events=grid.events.select_related("actor").order_by("-at")[:50],
+        )
+        return context
+
+
+class GridExportView(ScopedViewMixin, View):
+    model = Grid
+    scope_action = EXPORT
+
+    def get(self, request):
+        grids = GridFilterSet(request.GET, queryset=self.get_queryset()).qs
+        audit_record(actor=request.user, action=AuditAction.EXPORT, object_type="grids.grid", changes={"format": "csv", "filters": request.GET.dict()})
+        response = HttpResponse(grids_to_csv(grids), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="grids-{timezone.localdate():%Y%m%d}.csv"'
+        return response
+
+    def get_queryset(self):
+        return Grid.objects.restrict(self.request.user, self.scope_action)

@@ -1,0 +1,59 @@
+"""Demo accounts, one or more for every role, with their grants."""
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from kaili import roles
+from kaili.models import User
+from kaili.services import user_create, user_grant_role
+
+DEMO_PASSWORD = "Kaili@2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    full_name: str
+    role: str
+    codes: tuple[str, ...] = ()
+
+
+DEMO_USERS = (
+    DemoUser("gridworker", "张晓梅（网格员）", roles.GRID_WORKER, ("522601001001001",)),
+    DemoUser("gridworker_b", "杨光明（网格员）", roles.GRID_WORKER, ("522601002001001",)),
+    DemoUser("unithead", "吴大伯（十户长）", roles.UNIT_HEAD, ("52260100100100101",)),
+    DemoUser("centre", "龙玉兰（综治中心）", roles.CENTRE_STAFF, ("522601001",)),
+    DemoUser("mediator", "潘志刚（调解员）", roles.MEDIATOR, ("522601001",)),
+    DemoUser("officer", "李红（禁毒专干）", roles.PROGRAMME_OFFICER, ("522601001001",)),
+    DemoUser("leader_city", "王书记（市领导）", roles.LEADER, ("522601",)),
+    DemoUser("leader_town", "刘主任（街道领导）", roles.LEADER, ("522601001",)),
+    DemoUser("dept_police", "市公安局（接口）", roles.DEPARTMENT, ("522601",)),
+    DemoUser("sysadmin", "系统管理员", roles.SYSTEM_ADMIN, ("522601",)),
+    DemoUser("secadmin", "安全管理员", roles.SECURITY_ADMIN),
+    DemoUser("auditor", "安全审计员", roles.AUDITOR),
+)
+
+
+def demo_totp_key(username: str, seed: int) -> bytes:
+    """A fixed TOTP key per demo account, so the printed secret stays valid across runs."""
+    return hashlib.sha256(f"kaili-demo-{seed}-{username}".encode()).digest()[:20]
+
+
+def seed_demo_users(*, seed: int = 2016) -> list[dict]:
+    rows = []
+    for demo in DEMO_USERS:
+        user = User.objects.filter(username=demo.username).first()
+        if user is None:
+            user = user_create(actor=None, username=demo.username, password=DEMO_PASSWORD, full_name=demo.full_name)
+            user_grant_role(actor=None, user=user, role=demo.role, codes=demo.codes)
+        secret = ""
+        if roles.ROLES[demo.role].requires_two_factor:
+            key = demo_totp_key(demo.username, seed)
+            TOTPDevice.objects.get_or_create(user=user, confirmed=True, defaults={"name": "demo", "key": key.hex()})
+            device = TOTPDevice.objects.get(user=user, confirmed=True)
+            secret = base64.b32encode(device.bin_key).decode()
+        rows.append({"username": demo.username, "role": demo.role, "codes": " ".join(demo.codes), "totp_secret": secret})
+    return rows

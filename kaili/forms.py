@@ -1,0 +1,42 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from kaili.models import AuditAction
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("账号或密码错误。连续失败 5 次，账号或地址将被锁定 15 分钟。"),
+        "inactive": _("该账号已停用，请联系系统管理员。"),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("账号")
+        self.fields["password"].label = _("密码")
+        self.fields["username"].widget.attrs.update({"autocomplete": "username", "autofocus": True})
+
+
+class TotpForm(forms.Form):
+    otp_token = forms.CharField(
+        label=_("动态口令"),
+        min_length=6,
+        max_length=8,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True, "pattern": "[0-9]*"}),
+        error_messages={"required": _("请输入身份验证器上显示的 6 位动态口令。")},
+    )
+
+
+class AuditSearchForm(forms.Form):
+    user = forms.CharField(label=_("账号"), required=False)
+    object = forms.CharField(label=_("对象（类型或标识）"), required=False)
+    action = forms.ChoiceField(label=_("操作"), required=False, choices=[("", _("全部"))] + list(AuditAction.choices))
+    start = forms.DateTimeField(label=_("起始时间"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(label=_("截止时间"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError(_("起始时间不能晚于截止时间。"))
+        return data

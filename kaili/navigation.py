@@ -1,0 +1,82 @@
+"""What each role finds on its home page and in the menu.
+
+Entries name URL patterns; an entry whose page a later app has not built yet is left out
+rather than shown as a dead link.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from kaili import roles
+from kaili.roles import ROLES, user_role_names
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url_name: str
+    description: str = ""
+    permission: str = ""
+
+
+ROLE_LINKS: dict[str, tuple[Link, ...]] = {
+    roles.GRID_WORKER: (
+        Link(_("我的网格"), "grids:list", _("查看负责的网格、十户联防单元")),
+        Link(_("上报事件"), "cases:report", _("巡查发现的隐患、纠纷、小事务")),
+        Link(_("我的上报"), "cases:mine", _("上报事件的办理进度与核查")),
+    ),
+    roles.UNIT_HEAD: (Link(_("本单元"), "grids:list", _("十户联防单元与住户")),),
+    roles.CENTRE_STAFF: (
+        Link(_("网格树"), "grids:list", _("辖区网格")),
+        Link(_("事件受理"), "cases:queue", _("受理、立案、派遣、督办")),
+        Link(_("矛盾纠纷"), "disputes:queue", _("“132”调解研判与调度")),
+    ),
+    roles.MEDIATOR: (Link(_("我的调解"), "disputes:mine", _("调解案件与协议")),),
+    roles.PROGRAMME_OFFICER: (Link(_("特殊人群"), "populations:programmes", _("六大工程在册人员与走访")),),
+    roles.LEADER: (
+        Link(_("领导驾驶舱"), "dashboard:home", _("三升三降、同比环比、逐级下钻")),
+        Link(_("辖区网格"), "grids:list", _("网格树与导出")),
+    ),
+    roles.DEPARTMENT: (Link(_("接口文档"), "api-docs", _("数据共享接口与令牌")),),
+    roles.SYSTEM_ADMIN: (
+        Link(_("网格树管理"), "grids:list", _("网格新增、调整、导入导出")),
+        Link(_("接口文档"), "api-docs", _("账号管理接口 /api/users/")),
+    ),
+    roles.SECURITY_ADMIN: (Link(_("接口文档"), "api-docs", _("角色与授权接口 /api/users/{id}/grant/")),),
+    roles.AUDITOR: (Link(_("审计日志"), "audit-log", _("按账号、对象、操作、时间检索并导出")),),
+}
+
+
+def _resolved(links):
+    for link in links:
+        try:
+            yield {"label": link.label, "url": reverse(link.url_name), "description": link.description}
+        except NoReverseMatch:
+            continue
+
+
+def home_sections(user) -> list[dict]:
+    names = sorted(user_role_names(user), key=list(ROLES).index)
+    sections = []
+    for name in names:
+        scope = []
+        if ROLES[name].grid_scoped:
+            from grids.models import Grid
+
+            scope = list(
+                Grid.objects.filter(user_grants__user=user, user_grants__permission__codename=f"role_{name}").order_by("code")
+            )
+        sections.append({"role": ROLES[name].label, "links": list(_resolved(ROLE_LINKS.get(name, ()))), "scope": scope})
+    return sections
+
+
+def menu_links(user) -> list[dict]:
+    seen, links = set(), []
+    for name in sorted(user_role_names(user), key=list(ROLES).index):
+        for link in _resolved(ROLE_LINKS.get(name, ())):
+            if link["url"] not in seen:
+                seen.add(link["url"])
+                links.append(link)
+    return links

@@ -1,0 +1,129 @@
+"""The roles of DOMAIN.md as Django groups, and what each may do.
+
+A role's group permissions say *what* its holders may do; a grant of the role on a grid
+node (``grids.GridUserObjectPermission`` with permission ``grids.role_<name>``) says
+*where*. System admin, security admin and auditor are kept apart (三员分立): none holds
+another's permissions. Later apps extend ``ROLE_PERMISSIONS`` for their own models.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+GRID_WORKER = "grid_worker"
+UNIT_HEAD = "unit_head"
+CENTRE_STAFF = "centre_staff"
+MEDIATOR = "mediator"
+PROGRAMME_OFFICER = "programme_officer"
+LEADER = "leader"
+DEPARTMENT = "department"
+SYSTEM_ADMIN = "system_admin"
+SECURITY_ADMIN = "security_admin"
+AUDITOR = "auditor"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: str
+    permissions: tuple[str, ...]
+    grid_scoped: bool = True
+    requires_two_factor: bool = False
+
+
+ROLES: dict[str, Role] = {
+    role.name: role
+    for role in (
+        Role(GRID_WORKER, _("网格员"), ("grids.view_grid",)),
+        Role(UNIT_HEAD, _("十户长"), ("grids.view_grid",)),
+        Role(CENTRE_STAFF, _("综治中心工作人员"), ("grids.view_grid", "grids.export_grid")),
+        Role(MEDIATOR, _("调解员"), ("grids.view_grid",)),
+        Role(PROGRAMME_OFFICER, _("专干"), ("grids.view_grid",)),
+        Role(LEADER, _("领导"), ("grids.view_grid", "grids.export_grid"), requires_two_factor=True),
+        Role(DEPARTMENT, _("部门（接口）"), ("grids.view_grid", "grids.export_grid")),
+        Role(
+            SYSTEM_ADMIN,
+            _("系统管理员"),
+            (
+                "grids.view_grid",
+                "grids.add_grid",
+                "grids.change_grid",
+                "grids.delete_grid",
+                "grids.export_grid",
+                "kaili.view_user",
+                "kaili.add_user",
+                "kaili.change_user",
+            ),
+            requires_two_factor=True,
+        ),
+        Role(
+            SECURITY_ADMIN,
+            _("安全管理员"),
+            ("kaili.view_user", "kaili.assign_role", "axes.view_accessattempt", "axes.delete_accessattempt"),
+            grid_scoped=False,
+            requires_two_factor=True,
+        ),
+        Role(
+            AUDITOR,
+            _("安全审计员"),
+            ("kaili.view_auditentry", "kaili.export_auditentry", "kaili.view_auditcheck"),
+            grid_scoped=False,
+            requires_two_factor=True,
+        ),
+    )
+}
+
+# The three separated administrator roles (三员分立): one account may hold only one of them.
+SEPARATED_ADMIN_ROLES = frozenset({SYSTEM_ADMIN, SECURITY_ADMIN, AUDITOR})
+
+
+def role_grant_codename(role_name: str) -> str:
+    return f"role_{role_name}"
+
+
+def role_label(role_name: str) -> str:
+    role = ROLES.get(role_name)
+    return str(role.label) if role else role_name
+
+
+def user_role_names(user) -> set[str]:
+    """The role names a user holds, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_kaili_roles", None)
+    if cached is None:
+        cached = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+        user._kaili_roles = cached
+    return cached
+
+
+def requires_two_factor(user) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or any(ROLES[name].requires_two_factor for name in user_role_names(user))
+
+
+def _permission(label: str) -> Permission:
+    app_label, codename = label.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+@transaction.atomic
+def sync_roles() -> None:
+    """Create the role groups and set their permissions to exactly ``ROLE_PERMISSIONS``."""
+    for role in ROLES.values():
+        group, _created = Group.objects.get_or_create(name=role.name)
+        group.permissions.set([_permission(label) for label in role.permissions])
+
+
+def sync_roles_after_migrate(sender, **kwargs):
+    # Our post_migrate runs before that of apps listed after kaili, so make sure every
+    # app's permissions exist first (create_permissions is idempotent).
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    sync_roles()

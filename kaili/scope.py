@@ -1,0 +1,149 @@
+"""Grid scope: the one place that decides which tree nodes a user reaches.
+
+A user reaches a node for an action on a model when they hold a role whose permissions
+include that action on that model *and* a grant of that role on the node or one of its
+ancestors. Grants are expanded to subtrees through the MPTT columns
+(``tree_id``, ``lft``, ``rght``), so the filter is an index range scan, never a walk.
+Everything a user lists, reads, changes, exports or searches goes through
+``ScopedQuerySet.restrict``.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Q
+
+VIEW, ADD, CHANGE, DELETE, EXPORT = "view", "add", "change", "delete", "export"
+
+
+@dataclass(frozen=True)
+class NodeRange:
+    """A granted node's subtree as its MPTT interval."""
+
+    tree_id: int
+    lft: int
+    rght: int
+
+    def contains(self, other: "NodeRange") -> bool:
+        return self.tree_id == other.tree_id and self.lft <= other.lft and other.rght <= self.rght
+
+
+class Everything:
+    """Marker for a scope without limits (superusers only)."""
+
+
+EVERYTHING = Everything()
+
+
+def _role_permissions(user) -> dict[str, set[str]]:
+    """role name -> {"app.codename", ...} for the user's roles; one query, cached on the user."""
+    cached = getattr(user, "_kaili_role_perms", None)
+    if cached is None:
+        from django.contrib.auth.models import Permission
+
+        from kaili.roles import ROLES
+
+        cached = {}
+        rows = Permission.objects.filter(group__user=user, group__name__in=ROLES).values_list(
+            "group__name", "content_type__app_label", "codename"
+        )
+        for role, app_label, codename in rows:
+            cached.setdefault(role, set()).add(f"{app_label}.{codename}")
+        user._kaili_role_perms = cached
+    return cached
+
+
+def _role_grants(user) -> dict[str, list[NodeRange]]:
+    """role name -> granted subtrees; one query on the grant table joined to the tree, cached."""
+    cached = getattr(user, "_kaili_role_grants", None)
+    if cached is None:
+        from grids.models import GridUserObjectPermission
+
+        cached = {}
+        rows = GridUserObjectPermission.objects.filter(
+            user=user, permission__codename__startswith="role_"
+        ).values_list(
+            "permission__codename",
+            "content_object__tree_id",
+            "content_object__lft",
+            "content_object__rght",
+        )
+        for codename, tree_id, lft, rght in rows:
+            cached.setdefault(codename.removeprefix("role_"), []).append(NodeRange(tree_id, lft, rght))
+        user._kaili_role_grants = cached
+    return cached
+
+
+def forget_cached_scope(user) -> None:
+    for attr in ("_kaili_role_perms", "_kaili_role_grants", "_kaili_roles"):
+        user.__dict__.pop(attr, None)
+
+
+def reachable_ranges(user, permission: str) -> list[NodeRange] | Everything:
+    """The subtrees in which ``user`` may exercise ``permission`` ("app.codename")."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return EVERYTHING
+    grants = _role_grants(user)
+    ranges: list[NodeRange] = []
+    for role, permissions in _role_permissions(user).items():
+        if permission in permissions:
+            ranges.extend(grants.get(role, ()))
+    # A grant nested inside another adds nothing; dropping it keeps the filter short.
+    ranges.sort(key=lambda r: (r.tree_id, r.lft))
+    outermost: list[NodeRange] = []
+    for node_range in ranges:
+        if not outermost or not outermost[-1].contains(node_range):
+            outermost.append(node_range)
+    return outermost
+
+
+def scope_filter(ranges: list[NodeRange] | Everything, grid_path: str) -> Q:
+    """A Q selecting rows whose node (reached through ``grid_path``) lies in ``ranges``."""
+    if isinstance(ranges, Everything):
+        return Q()
+    if not ranges:
+        return Q(pk__in=[])
+    prefix = f"{grid_path}__" if grid_path else ""
+    condition = Q()
+    for node_range in ranges:
+        condition |= Q(
+            **{
+                f"{prefix}tree_id": node_range.tree_id,
+                f"{prefix}lft__gte": node_range.lft,
+                f"{prefix}lft__lte": node_range.rght,
+            }
+        )
+    return condition
+
+
+def permission_for(model: type[models.Model], action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def user_can(user, model: type[models.Model], action: str) -> bool:
+    """Whether the user may do ``action`` on ``model`` anywhere at all."""
+    ranges = reachable_ranges(user, permission_for(model, action))
+    return isinstance(ranges, Everything) or bool(ranges)
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Base queryset for every model that hangs on a grid node.
+
+    ``grid_path`` is the lookup from the model to its ``grids.Grid`` (``"grid"``,
+    ``"household__unit"``...); empty for ``Grid`` itself.
+    """
+
+    grid_path = "grid"
+
+    def restrict(self, user, action: str = VIEW):
+        ranges = reachable_ranges(user, permission_for(self.model, action))
+        return self.filter(scope_filter(ranges, self.grid_path))
+
+
+def reachable_nodes(user, action: str = VIEW):
+    """The grid nodes a user reaches for ``action`` on grids (the scope in node form)."""
+    from grids.models import Grid
+
+    return Grid.objects.restrict(user, action)

@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from kaili import views
+from kaili.api.views import TokenView, UserViewSet
+
+api_router = SimpleRouter()
+api_router.register("users", UserViewSet, basename="user")
+
+api_patterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(api_router.urls)),
+    path("", include("grids.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/two-factor/", views.two_factor_view, name="two_factor"),
+    path("accounts/logout/", views.logout_view, name="logout"),
+    path("audit/", views.audit_log, name="audit-log"),
+    path("audit/export/", views.audit_export, name="audit-export"),
+    path("grids/", include("grids.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
