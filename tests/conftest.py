@@ -1,0 +1,52 @@
+"""Fixtures shared by every app's tests: a small tree, users per role, API clients."""
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from tests.factories import make_tree, make_user
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """Let the test database's per-test flush truncate the append-only audit table.
+
+    Production connections never set this, so TRUNCATE stays refused there
+    (kaili/migrations/0002_audit_append_only.py).
+    """
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = "-c kaili.allow_audit_truncate=on"
+
+
+@pytest.fixture(autouse=True)
+def _roles_exist(db):
+    """Role groups are created after migrate; flushes between transactional tests remove them."""
+    from django.contrib.auth.models import Group
+
+    from kaili.roles import ROLES, sync_roles
+
+    if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
+        sync_roles()
+
+
+@pytest.fixture
+def tree(db):
+    """City 522601 → towns T1, T2 → zones A, B (in T1), C (in T2) → grids → units."""
+    return make_tree()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def user_factory(db):
+    return make_user
+
+
+@pytest.fixture
+def seeded(db):
+    call_command("seed_demo", verbosity=0)
