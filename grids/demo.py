@@ -26,7 +26,9 @@ def _get_or_create(*, actor, code, name, kind, parent=None, area_type="", househ
     existing = Grid.objects.filter(code=code).first()
     if existing:
         return existing, False
-    return grid_create(actor=actor, code=code, name=name, kind=kind, parent=parent, area_type=area_type, households=households), True
+    return grid_create(
+        actor=actor, code=code, name=name, kind=kind, parent=parent, area_type=area_type, households=households
+    ), True
 
 
 def seed_demo_tree(*, seed: int = 2016, zones_per_town: int = 2, grids_per_zone: int = 2, units_per_grid: int = 2) -> DemoTree:
@@ -43,11 +45,18 @@ def seed_demo_tree(*, seed: int = 2016, zones_per_town: int = 2, grids_per_zone:
             # communities are numbered from 001, villages from 200
             zone_seq = f"{z + 1:03d}" if urban else f"{200 + z:03d}"
             zone_name = names[(int(town_seq) + z) % len(names)]
-            zone, new = _get_or_create(actor=None, code=town.code + zone_seq, name=zone_name, kind=GridKind.ZONE, parent=town, area_type=area)
+            zone, new = _get_or_create(
+                actor=None, code=town.code + zone_seq, name=zone_name, kind=GridKind.ZONE, parent=town, area_type=area
+            )
             created += new
             for g in range(grids_per_zone):
                 grid, new = _get_or_create(
-                    actor=None, code=f"{zone.code}{g + 1:03d}", name=f"{zone_name}第{g + 1}网格", kind=GridKind.GRID, parent=zone, area_type=area
+                    actor=None,
+                    code=f"{zone.code}{g + 1:03d}",
+                    name=f"{zone_name}第{g + 1}网格",
+                    kind=GridKind.GRID,
+                    parent=zone,
+                    area_type=area,
                 )
                 created += new
                 for u in range(units_per_grid):

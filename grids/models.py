@@ -163,3 +163,6 @@ class GridEvent(models.Model):
         verbose_name = _("网格变更记录")
         verbose_name_plural = _("网格变更记录")
         ordering = ["grid", "at", "id"]
+
+    def __str__(self):
+        return f"{self.grid_id} {self.kind} {self.at:%Y-%m-%d}"

@@ -6,7 +6,9 @@ from grids.models import Grid
 from kaili.scope import VIEW
 
 
-def grid_list(*, user, action: str = VIEW, kind: str = "", parent_code: str = "", search: str = "", include_retired: bool = False):
+def grid_list(
+    *, user, action: str = VIEW, kind: str = "", parent_code: str = "", search: str = "", include_retired: bool = False
+):
     grids = Grid.objects.restrict(user, action).select_related("parent")
     if not include_retired:
         grids = grids.filter(retired_at__isnull=True)

@@ -41,7 +41,9 @@ def grid_create(
         parent = Grid.objects.get(pk=parent.pk)  # fresh MPTT columns, read under the lock
         _refuse_if_retired(parent)
         if not code.startswith(parent.code):
-            raise ValidationError({"code": _("编码 %(code)s 须以上级编码 %(parent)s 开头。") % {"code": code, "parent": parent.code}})
+            raise ValidationError(
+                {"code": _("编码 %(code)s 须以上级编码 %(parent)s 开头。") % {"code": code, "parent": parent.code}}
+            )
     if Grid.objects.filter(code=code).exists():
         raise ValidationError({"code": _("编码 %(code)s 已存在（撤销的编码也不再使用）。") % {"code": code}})
     grid = Grid(
@@ -56,7 +58,9 @@ def grid_create(
     )
     grid.full_clean()
     grid.save()
-    GridEvent.objects.create(grid=grid, kind=GridEvent.Kind.CREATED, actor=actor, detail={"parent": parent.code if parent else None})
+    GridEvent.objects.create(
+        grid=grid, kind=GridEvent.Kind.CREATED, actor=actor, detail={"parent": parent.code if parent else None}
+    )
     audit_record(actor=actor, action=AuditAction.CREATE, obj=grid, changes={"code": code, "name": grid.name, "kind": kind})
     return grid
 

@@ -19,7 +19,9 @@ class GridListView(ScopedViewMixin, ListView):
     template_name = "grids/grid_list.html"
 
     def get_queryset(self):
-        self.filterset = GridFilterSet(self.request.GET, queryset=super().get_queryset().select_related("parent").order_by("code"))
+        self.filterset = GridFilterSet(
+            self.request.GET, queryset=super().get_queryset().select_related("parent").order_by("code")
+        )
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
@@ -57,7 +59,12 @@ class GridExportView(ScopedViewMixin, View):
 
     def get(self, request):
         grids = GridFilterSet(request.GET, queryset=self.get_queryset()).qs
-        audit_record(actor=request.user, action=AuditAction.EXPORT, object_type="grids.grid", changes={"format": "csv", "filters": request.GET.dict()})
+        audit_record(
+            actor=request.user,
+            action=AuditAction.EXPORT,
+            object_type="grids.grid",
+            changes={"format": "csv", "filters": request.GET.dict()},
+        )
         response = HttpResponse(grids_to_csv(grids), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="grids-{timezone.localdate():%Y%m%d}.csv"'
         return response

@@ -48,7 +48,7 @@ def _normalise(changes) -> dict:
 def _content(entry: AuditEntry) -> str:
     return json.dumps(
         [
-            entry.at.astimezone(datetime.timezone.utc).isoformat(),
+            entry.at.astimezone(datetime.UTC).isoformat(),
             entry.actor_id,
             entry.actor_username,
             entry.action,
@@ -133,11 +133,12 @@ def audit_verify_chain(*, progress=None) -> ChainReport:
         if progress:
             progress(checked)
     previous_check = AuditCheck.objects.filter(ok=True, last_id__isnull=False).order_by("-id").first()
-    if previous_check and not AuditEntry.objects.filter(
-        id=previous_check.last_id, row_hash=previous_check.last_hash
-    ).exists():
+    if previous_check and not AuditEntry.objects.filter(id=previous_check.last_id, row_hash=previous_check.last_hash).exists():
         return ChainReport(
-            False, checked, last_id, expected_prev,
+            False,
+            checked,
+            last_id,
+            expected_prev,
             f"上次校验时的最后一行（第 {previous_check.last_id} 行）已不存在或被修改：审计记录被截断。",
         )
     return ChainReport(True, checked, last_id, expected_prev)

@@ -23,7 +23,9 @@ class TotpForm(forms.Form):
         label=_("动态口令"),
         min_length=6,
         max_length=8,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True, "pattern": "[0-9]*"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True, "pattern": "[0-9]*"}
+        ),
         error_messages={"required": _("请输入身份验证器上显示的 6 位动态口令。")},
     )
 
@@ -31,7 +33,7 @@ class TotpForm(forms.Form):
 class AuditSearchForm(forms.Form):
     user = forms.CharField(label=_("账号"), required=False)
     object = forms.CharField(label=_("对象（类型或标识）"), required=False)
-    action = forms.ChoiceField(label=_("操作"), required=False, choices=[("", _("全部"))] + list(AuditAction.choices))
+    action = forms.ChoiceField(label=_("操作"), required=False, choices=[("", _("全部")), *AuditAction.choices])
     start = forms.DateTimeField(label=_("起始时间"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     end = forms.DateTimeField(label=_("截止时间"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
 

@@ -98,3 +98,6 @@ class AuditCheck(models.Model):
         verbose_name = _("审计校验")
         verbose_name_plural = _("审计校验")
         ordering = ["-ran_at"]
+
+    def __str__(self):
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'完整' if self.ok else '异常'}"

@@ -60,9 +60,7 @@ def _role_grants(user) -> dict[str, list[NodeRange]]:
         from grids.models import GridUserObjectPermission
 
         cached = {}
-        rows = GridUserObjectPermission.objects.filter(
-            user=user, permission__codename__startswith="role_"
-        ).values_list(
+        rows = GridUserObjectPermission.objects.filter(user=user, permission__codename__startswith="role_").values_list(
             "permission__codename",
             "content_object__tree_id",
             "content_object__lft",

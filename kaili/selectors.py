@@ -28,8 +28,7 @@ def user_grants(user: User) -> list[dict]:
     for codename, code in rows.order_by("content_object__code"):
         codes_by_role.setdefault(codename.removeprefix("role_"), []).append(code)
     return [
-        {"role": name, "label": role_label(name), "codes": codes_by_role.get(name, [])}
-        for name in sorted(user_role_names(user))
+        {"role": name, "label": role_label(name), "codes": codes_by_role.get(name, [])} for name in sorted(user_role_names(user))
     ]
 
 

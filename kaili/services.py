@@ -37,9 +37,7 @@ def _nodes_for_codes(codes: Iterable[str]):
 
 
 @transaction.atomic
-def user_create(
-    *, actor, username: str, password: str, full_name: str = "", organisation: str = "", email: str = ""
-) -> User:
+def user_create(*, actor, username: str, password: str, full_name: str = "", organisation: str = "", email: str = "") -> User:
     username = username.strip()
     if not username:
         raise ValidationError({"username": _("账号不能为空。")})
@@ -58,7 +56,9 @@ def user_create(
 
 
 @transaction.atomic
-def user_update(*, actor, user: User, full_name: str | None = None, organisation: str | None = None, email: str | None = None) -> User:
+def user_update(
+    *, actor, user: User, full_name: str | None = None, organisation: str | None = None, email: str | None = None
+) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     changes = {}
     for field, value in (("full_name", full_name), ("organisation", organisation), ("email", email)):
@@ -110,8 +110,10 @@ def user_grant_role(*, actor, user: User, role: str, codes: Iterable[str] = ()) 
     held = user_role_names(user)
     if role in SEPARATED_ADMIN_ROLES and (held & SEPARATED_ADMIN_ROLES) - {role}:
         raise ValidationError(
-            {"role": _("系统管理员、安全管理员、安全审计员须由不同账号担任（三员分立），该账号已是%(other)s。")
-             % {"other": "、".join(role_label(r) for r in (held & SEPARATED_ADMIN_ROLES))}}
+            {
+                "role": _("系统管理员、安全管理员、安全审计员须由不同账号担任（三员分立），该账号已是%(other)s。")
+                % {"other": "、".join(role_label(r) for r in (held & SEPARATED_ADMIN_ROLES))}
+            }
         )
     if definition.grid_scoped and not codes:
         raise ValidationError({"codes": _("角色“%(role)s”须指定至少一个网格编码。") % {"role": definition.label}})

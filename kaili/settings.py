@@ -29,9 +29,7 @@ DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
 if PRODUCTION:
     SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 else:
-    SECRET_KEY = os.environ.get(
-        "DJANGO_SECRET_KEY", "dev-only-insecure-key-kaili-grid-governance-change-me-in-production"
-    )
+    SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-kaili-grid-governance-change-me-in-production")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")

@@ -73,7 +73,9 @@ def two_factor_view(request):
             otp_login(request, device)
             audit_record(actor=user, action=AuditAction.LOGIN, obj=user, changes={"second_factor": "totp", "enrolled": enrolling})
             return HttpResponseRedirect(_safe_next(request))
-        audit_record(actor=user, action=AuditAction.LOGIN_FAILED, obj=user, outcome=AuditOutcome.FAILURE, changes={"second_factor": "totp"})
+        audit_record(
+            actor=user, action=AuditAction.LOGIN_FAILED, obj=user, outcome=AuditOutcome.FAILURE, changes={"second_factor": "totp"}
+        )
         form.add_error("otp_token", _("动态口令错误或已过期，请重新输入。"))
     context = {"form": form, "enrolling": enrolling, "next": _safe_next(request)}
     if enrolling:
@@ -111,26 +113,30 @@ class _Echo:
 def audit_export(request):
     form = AuditSearchForm(request.GET or None)
     entries = audit_search(**form.cleaned_data) if form.is_valid() else audit_search()
-    audit_record(actor=request.user, action=AuditAction.EXPORT, object_type="kaili.auditentry", changes={"filters": request.GET.dict()})
+    audit_record(
+        actor=request.user, action=AuditAction.EXPORT, object_type="kaili.auditentry", changes={"filters": request.GET.dict()}
+    )
     writer = csv.writer(_Echo())
     header = ["id", "时间", "账号", "操作", "对象类型", "对象标识", "对象", "来源地址", "结果", "内容", "哈希"]
 
     def rows():
         yield "\ufeff" + writer.writerow(header)
         for entry in entries.iterator(chunk_size=2000):
-            yield writer.writerow([
-                entry.id,
-                timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-                entry.actor_username,
-                entry.get_action_display(),
-                entry.object_type,
-                entry.object_id,
-                entry.object_repr,
-                entry.ip_address or "",
-                entry.get_outcome_display(),
-                entry.changes,
-                entry.row_hash,
-            ])
+            yield writer.writerow(
+                [
+                    entry.id,
+                    timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.actor_username,
+                    entry.get_action_display(),
+                    entry.object_type,
+                    entry.object_id,
+                    entry.object_repr,
+                    entry.ip_address or "",
+                    entry.get_outcome_display(),
+                    entry.changes,
+                    entry.row_hash,
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{timezone.localdate():%Y%m%d}.csv"'

@@ -21,6 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     full_name = factory.Faker("name", locale="zh_CN")
+
     @factory.post_generation
     def password(self, create, extracted, **kwargs):
         self.set_password(extracted or PASSWORD)
@@ -41,15 +42,38 @@ def make_tree() -> SimpleNamespace:
     city = grid_create(actor=None, code="522601", name="凯里市", kind=GridKind.CITY)
     t1 = grid_create(actor=None, code="522601001", name="大十字街道", kind=GridKind.TOWN, parent=city)
     t2 = grid_create(actor=None, code="522601101", name="三棵树镇", kind=GridKind.TOWN, parent=city)
-    zone_a = grid_create(actor=None, code="522601001001", name="北京路社区", kind=GridKind.ZONE, parent=t1, area_type=AreaType.URBAN)
-    zone_b = grid_create(actor=None, code="522601001002", name="营盘坡社区", kind=GridKind.ZONE, parent=t1, area_type=AreaType.URBAN)
+    zone_a = grid_create(
+        actor=None, code="522601001001", name="北京路社区", kind=GridKind.ZONE, parent=t1, area_type=AreaType.URBAN
+    )
+    zone_b = grid_create(
+        actor=None, code="522601001002", name="营盘坡社区", kind=GridKind.ZONE, parent=t1, area_type=AreaType.URBAN
+    )
     zone_c = grid_create(actor=None, code="522601101200", name="南花村", kind=GridKind.ZONE, parent=t2, area_type=AreaType.RURAL)
-    grid_a = grid_create(actor=None, code="522601001001001", name="北京路第1网格", kind=GridKind.GRID, parent=zone_a, area_type=AreaType.URBAN)
-    grid_b = grid_create(actor=None, code="522601001002001", name="营盘坡第1网格", kind=GridKind.GRID, parent=zone_b, area_type=AreaType.URBAN)
-    grid_c = grid_create(actor=None, code="522601101200001", name="南花第1网格", kind=GridKind.GRID, parent=zone_c, area_type=AreaType.RURAL)
-    unit_a = grid_create(actor=None, code="52260100100100101", name="北京路1-1十户联防", kind=GridKind.UNIT, parent=grid_a, households=12)
-    unit_b = grid_create(actor=None, code="52260100100200101", name="营盘坡1-1十户联防", kind=GridKind.UNIT, parent=grid_b, households=11)
+    grid_a = grid_create(
+        actor=None, code="522601001001001", name="北京路第1网格", kind=GridKind.GRID, parent=zone_a, area_type=AreaType.URBAN
+    )
+    grid_b = grid_create(
+        actor=None, code="522601001002001", name="营盘坡第1网格", kind=GridKind.GRID, parent=zone_b, area_type=AreaType.URBAN
+    )
+    grid_c = grid_create(
+        actor=None, code="522601101200001", name="南花第1网格", kind=GridKind.GRID, parent=zone_c, area_type=AreaType.RURAL
+    )
+    unit_a = grid_create(
+        actor=None, code="52260100100100101", name="北京路1-1十户联防", kind=GridKind.UNIT, parent=grid_a, households=12
+    )
+    unit_b = grid_create(
+        actor=None, code="52260100100200101", name="营盘坡1-1十户联防", kind=GridKind.UNIT, parent=grid_b, households=11
+    )
     return SimpleNamespace(
-        city=city, t1=t1, t2=t2, zone_a=zone_a, zone_b=zone_b, zone_c=zone_c,
-        grid_a=grid_a, grid_b=grid_b, grid_c=grid_c, unit_a=unit_a, unit_b=unit_b,
+        city=city,
+        t1=t1,
+        t2=t2,
+        zone_a=zone_a,
+        zone_b=zone_b,
+        zone_c=zone_c,
+        grid_a=grid_a,
+        grid_b=grid_b,
+        grid_c=grid_c,
+        unit_a=unit_a,
+        unit_b=unit_b,
     )

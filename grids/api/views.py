@@ -31,7 +31,9 @@ class GridViewSet(mixins.UpdateModelMixin, ScopedReadOnlyViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = services.grid_rename(
-            actor=self.request.user, grid=serializer.instance, name=serializer.validated_data.get("name", serializer.instance.name)
+            actor=self.request.user,
+            grid=serializer.instance,
+            name=serializer.validated_data.get("name", serializer.instance.name),
         )
 
     @extend_schema(
@@ -45,8 +47,15 @@ class GridViewSet(mixins.UpdateModelMixin, ScopedReadOnlyViewSet):
         if file_format not in {"csv", "xlsx"}:
             return error_response("invalid_format", "format 只能是 csv 或 xlsx。", fields={"format": ["只能是 csv 或 xlsx。"]})
         grids = self.filter_queryset(self.get_queryset())
-        content, content_type = (grids_to_csv(grids), "text/csv; charset=utf-8") if file_format == "csv" else (grids_to_xlsx(grids), XLSX)
-        audit_record(actor=request.user, action=AuditAction.EXPORT, object_type="grids.grid", changes={"format": file_format, "filters": request.query_params.dict()})
+        content, content_type = (
+            (grids_to_csv(grids), "text/csv; charset=utf-8") if file_format == "csv" else (grids_to_xlsx(grids), XLSX)
+        )
+        audit_record(
+            actor=request.user,
+            action=AuditAction.EXPORT,
+            object_type="grids.grid",
+            changes={"format": file_format, "filters": request.query_params.dict()},
+        )
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="grids-{timezone.localdate():%Y%m%d}.{file_format}"'
         return response

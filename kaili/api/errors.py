@@ -1,6 +1,6 @@
 """One error shape for the whole API:
 
-    {"error": {"code": "...", "message": "...", "fields": {"field": ["..."]}}}
+{"error": {"code": "...", "message": "...", "fields": {"field": ["..."]}}}
 """
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -14,7 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 def _django_validation_to_drf(error: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(error, "error_dict"):
-        return exceptions.ValidationError({field: messages for field, messages in error.message_dict.items()})
+        return exceptions.ValidationError(dict(error.message_dict))
     return exceptions.ValidationError({"non_field_errors": error.messages})
 
 

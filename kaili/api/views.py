@@ -60,7 +60,9 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         values = dict(data.validated_data)
         roles = values.pop("roles")
         if roles and not request.user.has_perm("kaili.assign_role"):
-            return error_response("permission_denied", _("角色须由安全管理员分配：请先创建账号，不带 roles。"), status.HTTP_403_FORBIDDEN)
+            return error_response(
+                "permission_denied", _("角色须由安全管理员分配：请先创建账号，不带 roles。"), status.HTTP_403_FORBIDDEN
+            )
         with transaction.atomic():
             user = services.user_create(actor=request.user, **values)
             for grant in roles:
@@ -92,7 +94,10 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         data = RoleGrantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_revoke_role(
-            actor=request.user, user=self.get_object(), role=data.validated_data["role"], codes=data.validated_data["codes"] or None
+            actor=request.user,
+            user=self.get_object(),
+            role=data.validated_data["role"],
+            codes=data.validated_data["codes"] or None,
         )
         return Response(UserSerializer(user).data)
 
@@ -107,7 +112,9 @@ class TokenView(APIView):
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request=request._request, username=data.validated_data["username"], password=data.validated_data["password"])
+        user = authenticate(
+            request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
         if getattr(request._request, "axes_locked_out", False):
             return error_response("account_locked", _("连续登录失败 5 次，账号或地址已锁定 15 分钟。"), status.HTTP_403_FORBIDDEN)
         if user is None:
@@ -115,7 +122,9 @@ class TokenView(APIView):
         if requires_two_factor(user):
             code = data.validated_data.get("otp_token", "").strip()
             if not code:
-                return error_response("two_factor_required", _("该角色须提供动态口令（otp_token）。"), status.HTTP_401_UNAUTHORIZED)
+                return error_response(
+                    "two_factor_required", _("该角色须提供动态口令（otp_token）。"), status.HTTP_401_UNAUTHORIZED
+                )
             if verify_totp(user, code) is None:
                 return error_response("invalid_otp", _("动态口令错误或已过期。"), status.HTTP_401_UNAUTHORIZED)
         token, _created = Token.objects.get_or_create(user=user)

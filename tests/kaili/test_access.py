@@ -80,7 +80,11 @@ class TestApi:
 
     def test_export_holds_only_the_callers_scope(self, api, tree, admin_a, user_factory):
         api.force_authenticate(admin_a)
-        assert exported_codes(api.get("/api/grids/export/", {"format": "csv"})) == {tree.zone_a.code, tree.grid_a.code, tree.unit_a.code}
+        assert exported_codes(api.get("/api/grids/export/", {"format": "csv"})) == {
+            tree.zone_a.code,
+            tree.grid_a.code,
+            tree.unit_a.code,
+        }
         leader = user_factory("leader_t1", roles.LEADER, [tree.t1])
         api.force_authenticate(leader)
         exported = exported_codes(api.get("/api/grids/export/"))

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
@@ -32,7 +33,7 @@ def test_a_change_writes_an_audit_row_in_the_same_transaction(tree, user_factory
 def test_a_failed_change_leaves_no_audit_row(tree, user_factory):
     admin = user_factory("admin", roles.SYSTEM_ADMIN, [tree.city])
     before = AuditEntry.objects.count()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         grid_rename(actor=admin, grid=tree.zone_a, name="   ")
     assert AuditEntry.objects.count() == before
 
@@ -115,7 +116,11 @@ def test_rows_record_who_what_which_when_where_and_outcome(user_factory):
     user = user_factory("someone")
     entry = audit_record(actor=user, action=AuditAction.EXPORT, object_type="grids.grid", ip_address="10.1.2.3")
     assert (entry.actor_username, entry.action, entry.object_type, entry.ip_address, entry.outcome) == (
-        "someone", "export", "grids.grid", "10.1.2.3", "success",
+        "someone",
+        "export",
+        "grids.grid",
+        "10.1.2.3",
+        "success",
     )
     assert entry.at is not None and len(entry.row_hash) == 64
 

@@ -25,7 +25,13 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
@@ -36,7 +42,14 @@ def phone(browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
     page = context.new_page()
     outside = []
-    page.on("request", lambda request: outside.append(request.url) if "127.0.0.1" not in request.url and "localhost" not in request.url and not request.url.startswith("data:") else None)
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url)
+            if "127.0.0.1" not in request.url and "localhost" not in request.url and not request.url.startswith("data:")
+            else None
+        ),
+    )
     yield page
     context.close()
     assert outside == [], f"the page called outside the site: {outside}"

@@ -35,7 +35,13 @@ def test_grants_add_up_and_nested_grants_collapse(tree, user_factory):
     worker = user_factory("worker_ac", roles.GRID_WORKER, [tree.zone_a, tree.grid_a, tree.zone_c])
     ranges = reachable_ranges(worker, "grids.view_grid")
     assert len(ranges) == 2  # grid_a lies inside zone_a
-    assert codes(reachable_nodes(worker)) == {tree.zone_a.code, tree.grid_a.code, tree.unit_a.code, tree.zone_c.code, tree.grid_c.code}
+    assert codes(reachable_nodes(worker)) == {
+        tree.zone_a.code,
+        tree.grid_a.code,
+        tree.unit_a.code,
+        tree.zone_c.code,
+        tree.grid_c.code,
+    }
 
 
 def test_a_role_reaches_only_where_that_role_is_granted(tree, user_factory):

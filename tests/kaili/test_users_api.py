@@ -56,7 +56,9 @@ def test_unknown_role_or_code_changes_nothing(api, tree, secadmin, user_factory)
     api.force_authenticate(secadmin)
     bad_role = api.post(f"/api/users/{target.pk}/grant/", {"role": "emperor", "codes": [tree.zone_a.code]}, format="json")
     assert bad_role.status_code == 400 and "role" in bad_role.json()["error"]["fields"]
-    bad_code = api.post(f"/api/users/{target.pk}/grant/", {"role": "grid_worker", "codes": [tree.zone_a.code, "522601999999"]}, format="json")
+    bad_code = api.post(
+        f"/api/users/{target.pk}/grant/", {"role": "grid_worker", "codes": [tree.zone_a.code, "522601999999"]}, format="json"
+    )
     assert bad_code.status_code == 400
     assert "522601999999" in bad_code.json()["error"]["message"]
     assert not Group.objects.filter(user=target).exists()
@@ -73,7 +75,10 @@ def test_separated_admin_roles_cannot_be_combined(api, tree, secadmin, user_fact
 def test_system_admin_cannot_grant_and_security_admin_cannot_create(api, tree, sysadmin, secadmin, user_factory):
     target = user_factory("target")
     api.force_authenticate(sysadmin)
-    assert api.post(f"/api/users/{target.pk}/grant/", {"role": "leader", "codes": [tree.city.code]}, format="json").status_code == 403
+    assert (
+        api.post(f"/api/users/{target.pk}/grant/", {"role": "leader", "codes": [tree.city.code]}, format="json").status_code
+        == 403
+    )
     api.force_authenticate(secadmin)
     assert api.post("/api/users/", {"username": "x", "password": "Wang#2026ab"}, format="json").status_code == 403
 
