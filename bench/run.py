@@ -164,7 +164,8 @@ def main() -> None:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql, params)
         print("\nEXPLAIN of the town leader's first page:\n" + "\n".join(row[0] for row in cursor.fetchall()))
         count_sql, count_params = reachable_nodes(user).values("id").query.sql_with_params()
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM (" + count_sql + ") s", count_params)
+        explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+        cursor.execute(explain + "SELECT count(*) FROM (" + count_sql + ") s", count_params)
         print("\nEXPLAIN of the town leader's node count:\n" + "\n".join(row[0] for row in cursor.fetchall()))
 
 
