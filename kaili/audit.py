@@ -34,7 +34,7 @@ def reset_request_ip(token: contextvars.Token) -> None:
 
 def client_ip(request) -> str | None:
     # Behind the intranet proxy REMOTE_ADDR is the proxy; trust X-Forwarded-For only when told to.
-    if getattr(settings, "KAILI_TRUST_X_FORWARDED_FOR", False):
+    if settings.KAILI_TRUST_X_FORWARDED_FOR:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return forwarded.split(",")[0].strip()

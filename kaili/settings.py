@@ -123,6 +123,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kaili.views.lockout_response"
+# One notion of "the client's address" for lockouts and the audit trail. Behind the
+# intranet proxy every request comes from the proxy: trust its X-Forwarded-For then,
+# or the address lockout would lock everyone out together.
+KAILI_TRUST_X_FORWARDED_FOR = env_bool("KAILI_TRUST_X_FORWARDED_FOR")
+AXES_CLIENT_IP_CALLABLE = "kaili.audit.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 

@@ -160,3 +160,24 @@ class TestIdleTimeout:
         session.save()
         response = client.get("/api/grids/")
         assert response.status_code == 401 and response.json()["error"]["code"] == "session_expired"
+
+
+class TestBehindTheProxy:
+    def test_forwarded_addresses_are_used_only_when_trusted(self, client, tree, user_factory, settings):
+        user_factory("worker", roles.GRID_WORKER, [tree.zone_a])
+        client.post("/accounts/login/", {"username": "worker", "password": "Wrong#Pass1"}, HTTP_X_FORWARDED_FOR="10.8.0.7")
+        assert AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED).latest("id").ip_address == "127.0.0.1"
+        settings.KAILI_TRUST_X_FORWARDED_FOR = True
+        client.post("/accounts/login/", {"username": "worker", "password": "Wrong#Pass1"}, HTTP_X_FORWARDED_FOR="10.8.0.7")
+        assert AuditEntry.objects.filter(action=AuditAction.LOGIN_FAILED).latest("id").ip_address == "10.8.0.7"
+
+    def test_one_locked_address_does_not_lock_users_from_other_addresses(self, client, tree, user_factory, settings):
+        settings.KAILI_TRUST_X_FORWARDED_FOR = True
+        user_factory("worker", roles.GRID_WORKER, [tree.zone_a])
+        user_factory("other", roles.GRID_WORKER, [tree.zone_b])
+        for _ in range(5):
+            client.post("/accounts/login/", {"username": "nobody", "password": "x"}, HTTP_X_FORWARDED_FOR="10.8.0.7")
+        locked = client.post("/accounts/login/", {"username": "worker", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="10.8.0.7")
+        assert locked.status_code == 403
+        ok = client.post("/accounts/login/", {"username": "other", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="10.8.0.9")
+        assert ok.status_code == 302
