@@ -3,33 +3,34 @@
 from django.db.models import Q
 
 from kaili.models import User
-from kaili.roles import role_label, user_role_names
+from kaili.roles import ROLES, role_label
 
 
-def user_list(*, search: str = "", role: str = "", is_active: bool | None = None):
-    users = User.objects.prefetch_related("groups").order_by("username")
-    if search:
-        users = users.filter(Q(username__icontains=search) | Q(full_name__icontains=search) | Q(organisation__icontains=search))
-    if role:
-        users = users.filter(groups__name=role)
-    if is_active is not None:
-        users = users.filter(is_active=is_active)
-    return users
+def user_list():
+    """Accounts with their roles and grants prefetched (the list serializer reads both)."""
+    from django.db.models import Prefetch
+
+    from grids.models import GridUserObjectPermission
+
+    grants = GridUserObjectPermission.objects.filter(permission__codename__startswith="role_")
+    return User.objects.prefetch_related(
+        "groups",
+        Prefetch(
+            "griduserobjectpermission_set",
+            queryset=grants.select_related("permission", "content_object").order_by("content_object__code"),
+        ),
+    ).order_by("username")
 
 
 def user_grants(user: User) -> list[dict]:
-    """The user's roles with the codes each is granted on, for display."""
-    from grids.models import GridUserObjectPermission
-
+    """The user's roles with the codes each is granted on (uses prefetched rows when present)."""
     codes_by_role: dict[str, list[str]] = {}
-    rows = GridUserObjectPermission.objects.filter(user=user, permission__codename__startswith="role_").values_list(
-        "permission__codename", "content_object__code"
-    )
-    for codename, code in rows.order_by("content_object__code"):
-        codes_by_role.setdefault(codename.removeprefix("role_"), []).append(code)
-    return [
-        {"role": name, "label": role_label(name), "codes": codes_by_role.get(name, [])} for name in sorted(user_role_names(user))
-    ]
+    for grant in user.griduserobjectpermission_set.all():
+        codename = grant.permission.codename
+        if codename.startswith("role_"):
+            codes_by_role.setdefault(codename.removeprefix("role_"), []).append(grant.content_object.code)
+    held = sorted((group.name for group in user.groups.all() if group.name in ROLES), key=list(ROLES).index)
+    return [{"role": name, "label": role_label(name), "codes": sorted(codes_by_role.get(name, []))} for name in held]
 
 
 def audit_search(*, user: str = "", object: str = "", action: str = "", start=None, end=None):

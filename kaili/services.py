@@ -86,6 +86,16 @@ def user_set_password(*, actor, user: User, password: str) -> User:
 
 
 @transaction.atomic
+def user_unlock(*, actor, user: User) -> User:
+    """Lift a lockout after repeated failed sign-ins (security admin)."""
+    from axes.utils import reset
+
+    removed = reset(username=user.get_username())
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=user, changes={"unlocked": True, "attempts_cleared": removed})
+    return user
+
+
+@transaction.atomic
 def user_deactivate(*, actor, user: User) -> User:
     from rest_framework.authtoken.models import Token
 

@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from kaili.database import database_config
@@ -203,7 +204,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
-    "audit-verify-nightly": {"task": "kaili.tasks.audit_verify_task", "schedule": 24 * 60 * 60},
+    "audit-verify-nightly": {"task": "kaili.tasks.audit_verify_task", "schedule": crontab(hour=2, minute=30)},
 }
 
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.

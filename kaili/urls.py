@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/two-factor/", views.two_factor_view, name="two_factor"),
     path("accounts/logout/", views.logout_view, name="logout"),
+    path("accounts/password/", views.password_change, name="password-change"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export/", views.audit_export, name="audit-export"),
     path("grids/", include("grids.urls")),

@@ -21,6 +21,12 @@ def django_db_modify_db_settings():
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production hashing is deliberately slow; the tests check rules and flows, not the hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _roles_exist(db):
     """Role groups are created after migrate; flushes between transactional tests remove them."""
     from django.contrib.auth.models import Group

@@ -33,6 +33,10 @@ class UserCreateSerializer(serializers.Serializer):
     roles = RoleGrantSerializer(many=True, required=False, default=list)
 
 
+class PasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"}, label=_("新密码"))
+
+
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(label=_("账号"))
     password = serializers.CharField(style={"input_type": "password"}, label=_("密码"))

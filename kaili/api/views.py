@@ -11,12 +11,14 @@ from rest_framework.views import APIView
 from kaili import services
 from kaili.api.errors import error_response
 from kaili.api.serializers import (
+    PasswordSerializer,
     RoleGrantSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserCreateSerializer,
     UserSerializer,
 )
+from kaili.filtersets import UserFilterSet
 from kaili.models import User
 from kaili.roles import requires_two_factor
 from kaili.selectors import user_list
@@ -32,9 +34,13 @@ class UserPermission(permissions.DjangoModelPermissions):
         "HEAD": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    # Actions of the security admin, not of the system admin who manages accounts.
+    action_permissions = {"grant": "kaili.assign_role", "revoke": "kaili.assign_role", "unlock": "axes.delete_accessattempt"}
+
     def has_permission(self, request, view):
-        if getattr(view, "action", None) in {"grant", "revoke"}:
-            return request.user.is_authenticated and request.user.has_perm("kaili.assign_role")
+        needed = self.action_permissions.get(getattr(view, "action", None))
+        if needed:
+            return request.user.is_authenticated and request.user.has_perm(needed)
         return super().has_permission(request, view)
 
 
@@ -44,14 +50,15 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     queryset = User.objects.all()
     serializer_class = UserSerializer
     permission_classes = [permissions.IsAuthenticated, UserPermission]
+    filterset_class = UserFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
-    filterset_fields = []
     ordering_fields = ["username", "date_joined", "last_login"]
 
     def get_queryset(self):
-        params = self.request.query_params
-        is_active = {"true": True, "false": False}.get(params.get("is_active", "").lower())
-        return user_list(search=params.get("q", "").strip(), role=params.get("role", ""), is_active=is_active)
+        return user_list()
+
+    def respond_with(self, user, http_status=status.HTTP_200_OK) -> Response:
+        return Response(UserSerializer(user_list().get(pk=user.pk)).data, status=http_status)
 
     @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
     def create(self, request, *args, **kwargs):
@@ -67,16 +74,31 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
             user = services.user_create(actor=request.user, **values)
             for grant in roles:
                 services.user_grant_role(actor=request.user, user=user, role=grant["role"], codes=grant["codes"])
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return self.respond_with(user, status.HTTP_201_CREATED)
 
     def perform_update(self, serializer):
         serializer.instance = services.user_update(actor=self.request.user, user=serializer.instance, **serializer.validated_data)
+        serializer.instance = user_list().get(pk=serializer.instance.pk)
 
     @extend_schema(request=None, responses=UserSerializer)
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
-        user = services.user_deactivate(actor=request.user, user=self.get_object())
-        return Response(UserSerializer(user).data)
+        return self.respond_with(services.user_deactivate(actor=request.user, user=self.get_object()))
+
+    @extend_schema(request=PasswordSerializer, responses=UserSerializer)
+    @action(detail=True, methods=["post"], url_path="set-password")
+    def set_password(self, request, pk=None):
+        """Set a new password (the user should change it at next sign-in)."""
+        data = PasswordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_set_password(actor=request.user, user=self.get_object(), password=data.validated_data["password"])
+        return self.respond_with(user)
+
+    @extend_schema(request=None, responses=UserSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk=None):
+        """Lift a lockout after failed sign-ins (security admin)."""
+        return self.respond_with(services.user_unlock(actor=request.user, user=self.get_object()))
 
     @extend_schema(request=RoleGrantSerializer, responses=UserSerializer)
     @action(detail=True, methods=["post"])
@@ -85,7 +107,7 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         data = RoleGrantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_grant_role(actor=request.user, user=self.get_object(), **data.validated_data)
-        return Response(UserSerializer(user).data)
+        return self.respond_with(user)
 
     @extend_schema(request=RoleGrantSerializer, responses=UserSerializer)
     @action(detail=True, methods=["post"])

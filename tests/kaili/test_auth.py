@@ -181,3 +181,25 @@ class TestBehindTheProxy:
         assert locked.status_code == 403
         ok = client.post("/accounts/login/", {"username": "other", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="10.8.0.9")
         assert ok.status_code == 302
+
+
+class TestPasswordChange:
+    def test_change_own_password_with_the_rules(self, client, tree, user_factory):
+        user = user_factory("worker", roles.GRID_WORKER, [tree.zone_a])
+        login(client, "worker")
+        weak = client.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": "abc", "new_password2": "abc"})
+        assert weak.status_code == 200 and "field-error" in weak.content.decode()
+        wrong_old = client.post(
+            "/accounts/password/", {"old_password": "nope", "new_password1": "New#Pass2026", "new_password2": "New#Pass2026"}
+        )
+        assert wrong_old.status_code == 200
+        done = client.post(
+            "/accounts/password/", {"old_password": PASSWORD, "new_password1": "New#Pass2026", "new_password2": "New#Pass2026"}
+        )
+        assert done.status_code == 302
+        user.refresh_from_db()
+        assert user.check_password("New#Pass2026")
+        assert client.get("/").status_code == 200  # still signed in
+        assert AuditEntry.objects.filter(
+            action=AuditAction.UPDATE, object_id=str(user.pk), changes={"password": "changed"}
+        ).exists()

@@ -86,3 +86,34 @@ def test_system_admin_cannot_grant_and_security_admin_cannot_create(api, tree, s
 def test_ordinary_roles_cannot_reach_the_users_api(api, tree, user_factory):
     api.force_authenticate(user_factory("worker", roles.GRID_WORKER, [tree.zone_a]))
     assert api.get("/api/users/").status_code == 403
+
+
+def test_user_list_query_count_does_not_grow_with_users(api, tree, sysadmin, user_factory, django_assert_max_num_queries):
+    for n in range(15):
+        user_factory(f"w{n}", roles.GRID_WORKER, [tree.zone_a, tree.zone_b])
+    api.force_authenticate(sysadmin)
+    with django_assert_max_num_queries(8):
+        response = api.get("/api/users/", {"role": "grid_worker"})
+    assert response.json()["count"] == 15
+    assert response.json()["results"][0]["roles"][0]["codes"] == [tree.zone_a.code, tree.zone_b.code]
+
+
+def test_system_admin_sets_a_password_and_weak_ones_are_refused(api, tree, sysadmin, user_factory):
+    target = user_factory("target")
+    api.force_authenticate(sysadmin)
+    weak = api.post(f"/api/users/{target.pk}/set-password/", {"password": "short"}, format="json")
+    assert weak.status_code == 400 and "password" in weak.json()["error"]["fields"]
+    assert api.post(f"/api/users/{target.pk}/set-password/", {"password": "New#Pass2026"}, format="json").status_code == 200
+    target.refresh_from_db()
+    assert target.check_password("New#Pass2026")
+
+
+def test_security_admin_unlocks_a_locked_account(client, api, tree, secadmin, user_factory):
+    from tests.factories import PASSWORD
+
+    target = user_factory("target", roles.GRID_WORKER, [tree.zone_a])
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "target", "password": "Wrong#Pass1"})
+    api.force_authenticate(secadmin)
+    assert api.post(f"/api/users/{target.pk}/unlock/").status_code == 200
+    assert client.post("/accounts/login/", {"username": "target", "password": PASSWORD}).status_code == 302

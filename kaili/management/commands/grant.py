@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from kaili.models import User
 from kaili.roles import ROLES
-from kaili.selectors import user_grants
+from kaili.selectors import user_grants, user_list
 from kaili.services import user_grant_role
 
 
@@ -30,5 +30,5 @@ class Command(BaseCommand):
             user_grant_role(actor=None, user=user, role=role, codes=codes)
         except ValidationError as error:
             raise CommandError(_messages(error)) from None
-        for grant in user_grants(user):
+        for grant in user_grants(user_list().get(pk=user.pk)):
             self.stdout.write(f"{user.username}: {grant['label']}（{grant['role']}） {' '.join(grant['codes'])}")
