@@ -88,7 +88,7 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     @extend_schema(request=PasswordSerializer, responses=UserSerializer)
     @action(detail=True, methods=["post"], url_path="set-password")
     def set_password(self, request, pk=None):
-        """Set a new password (the user should change it at next sign-in)."""
+        """Set a new password for a user who lost theirs (system admin)."""
         data = PasswordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_set_password(actor=request.user, user=self.get_object(), password=data.validated_data["password"])
@@ -121,7 +121,7 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
             role=data.validated_data["role"],
             codes=data.validated_data["codes"] or None,
         )
-        return Response(UserSerializer(user).data)
+        return self.respond_with(user)
 
 
 class TokenView(APIView):
