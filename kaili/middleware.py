@@ -8,6 +8,7 @@ from django.contrib.auth import logout
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from kaili.audit import client_ip, reset_request_ip, set_request_ip
@@ -18,6 +19,27 @@ LAST_ACTIVITY_KEY = "kaili_last_activity"
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+class ChosenLanguageMiddleware:
+    """Simplified Chinese unless the user picked another language (the language cookie).
+
+    Unlike Django's LocaleMiddleware, the browser's Accept-Language is not consulted: the
+    platform speaks Chinese first whatever language an intranet PC's browser was set up in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.available = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen in self.available else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
 
 
 class IdleSessionTimeoutMiddleware:

@@ -91,6 +91,7 @@ def home(request):
     return render(request, "home.html", {"sections": home_sections(request.user)})
 
 
+@login_required
 @permission_required("kaili.view_auditentry", raise_exception=True)
 def audit_log(request):
     form = AuditSearchForm(request.GET or None)
@@ -112,6 +113,7 @@ class _Echo:
         return value
 
 
+@login_required
 @permission_required("kaili.export_auditentry", raise_exception=True)
 def audit_export(request):
     form = AuditSearchForm(request.GET or None)

@@ -203,3 +203,9 @@ class TestPasswordChange:
         assert AuditEntry.objects.filter(
             action=AuditAction.UPDATE, object_id=str(user.pk), changes={"password": "changed"}
         ).exists()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client):
+    for path in ("/", "/grids/", "/audit/", "/audit/export/", "/accounts/password/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), path
