@@ -42,3 +42,41 @@ class AuditSearchForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise forms.ValidationError(_("起始时间不能晚于截止时间。"))
         return data
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=_("账号"), max_length=150)
+    full_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
+    organisation = forms.CharField(label=_("单位"), max_length=128, required=False)
+    email = forms.EmailField(label=_("电子邮箱"), required=False)
+    password1 = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("确认密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("两次输入的密码不一致。"))
+        return data
+
+
+class GrantForm(forms.Form):
+    role = forms.ChoiceField(label=_("角色"))
+    codes = forms.CharField(
+        label=_("网格编码"),
+        required=False,
+        help_text=_("多个编码用空格或逗号分隔；安全管理员、安全审计员不填。"),
+        widget=forms.TextInput(attrs={"placeholder": "522601001001"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from kaili.roles import ROLES
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(name, role.label) for name, role in ROLES.items()]
+
+    def cleaned_codes(self) -> list[str]:
+        return [code for code in self.cleaned_data.get("codes", "").replace(",", " ").replace("，", " ").split() if code]
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(label=_("新密码"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))

@@ -41,10 +41,14 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
     ),
     roles.DEPARTMENT: (Link(_("接口文档"), "api-docs", _("数据共享接口与令牌")),),
     roles.SYSTEM_ADMIN: (
+        Link(_("账号管理"), "account-list", _("新建、停用账号，重置密码")),
         Link(_("网格树管理"), "grids:list", _("网格新增、调整、导入导出")),
-        Link(_("接口文档"), "api-docs", _("账号管理接口 /api/users/")),
+        Link(_("接口文档"), "api-docs", _("全部接口与令牌")),
     ),
-    roles.SECURITY_ADMIN: (Link(_("接口文档"), "api-docs", _("角色与授权接口 /api/users/{id}/grant/")),),
+    roles.SECURITY_ADMIN: (
+        Link(_("角色与授权"), "account-list", _("分配角色和网格范围，解除登录锁定")),
+        Link(_("接口文档"), "api-docs", _("全部接口与令牌")),
+    ),
     roles.AUDITOR: (Link(_("审计日志"), "audit-log", _("按账号、对象、操作、时间检索并导出")),),
 }
 

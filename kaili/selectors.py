@@ -48,3 +48,20 @@ def audit_search(*, user: str = "", object: str = "", action: str = "", start=No
     if end:
         entries = entries.filter(at__lte=end)
     return entries
+
+
+def locked_usernames(usernames) -> set[str]:
+    """Which of ``usernames`` are locked out right now (django-axes failure counts)."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    rows = (
+        AccessAttempt.objects.filter(username__in=list(usernames), attempt_time__gte=since)
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
+    )
+    return {row["username"] for row in rows}

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from kaili import views
+from kaili import user_views, views
 from kaili.api.views import TokenView, UserViewSet
 
 api_router = SimpleRouter()
@@ -24,6 +24,14 @@ urlpatterns = [
     path("accounts/two-factor/", views.two_factor_view, name="two_factor"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("accounts/password/", views.password_change, name="password-change"),
+    path("users/", user_views.user_list_page, name="account-list"),
+    path("users/new/", user_views.user_create_page, name="account-create"),
+    path("users/<int:pk>/", user_views.user_detail_page, name="account-detail"),
+    path("users/<int:pk>/grant/", user_views.user_grant_page, name="account-grant"),
+    path("users/<int:pk>/revoke/", user_views.user_revoke_page, name="account-revoke"),
+    path("users/<int:pk>/deactivate/", user_views.user_deactivate_page, name="account-deactivate"),
+    path("users/<int:pk>/password/", user_views.user_password_page, name="account-password"),
+    path("users/<int:pk>/unlock/", user_views.user_unlock_page, name="account-unlock"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export/", views.audit_export, name="audit-export"),
     path("grids/", include("grids.urls")),
