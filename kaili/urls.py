@@ -34,6 +34,7 @@ urlpatterns = [
     path("users/<int:pk>/unlock/", user_views.user_unlock_page, name="account-unlock"),
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export/", views.audit_export, name="audit-export"),
+    path("audit/verify/", views.audit_verify_now, name="audit-verify"),
     path("grids/", include("grids.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),

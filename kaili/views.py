@@ -8,22 +8,25 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from kaili import two_factor
 from kaili.audit import audit_record
 from kaili.forms import AuditSearchForm, LoginForm, TotpForm
-from kaili.models import AuditAction, AuditOutcome
+from kaili.models import AuditAction, AuditCheck, AuditOutcome
 from kaili.navigation import home_sections
 from kaili.roles import requires_two_factor
 from kaili.selectors import audit_search
 from kaili.services import user_set_password
+from kaili.tasks import audit_verify_task
 
 LOCKED_MESSAGE = "连续登录失败 5 次，该账号或地址已被锁定 15 分钟，请稍后再试。"
 
@@ -105,7 +108,20 @@ def audit_log(request):
     )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "kaili/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
+    last_check = AuditCheck.objects.order_by("-id").first()
+    return render(
+        request, "kaili/audit_log.html", {"form": form, "page": page, "query": query.urlencode(), "last_check": last_check}
+    )
+
+
+@login_required
+@permission_required("kaili.view_auditcheck", raise_exception=True)
+@require_POST
+def audit_verify_now(request):
+    """Queue a verification of the audit chain (runs at once without a broker)."""
+    transaction.on_commit(audit_verify_task.delay)
+    messages.info(request, _("已提交审计日志完整性校验，结果见本页上方。"))
+    return redirect("audit-log")
 
 
 class _Echo:

@@ -158,3 +158,23 @@ class TestAuditorPage:
         worker = user_factory("worker", roles.GRID_WORKER, [tree.zone_a])
         client.force_login(worker)
         assert client.get("/audit/").status_code == 403
+
+
+def test_auditor_runs_a_verification_from_the_page(client, tree, auditor, django_capture_on_commit_callbacks):
+    force_verified(client, auditor)
+    assert "尚未校验过审计日志" in client.get("/audit/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/audit/verify/").status_code == 302
+    check = AuditCheck.objects.get()
+    assert check.ok
+    assert f"完整（{check.rows_checked} 行）" in client.get("/audit/").content.decode()
+
+
+def test_tampering_shows_on_the_auditors_page(client, tree, auditor, django_capture_on_commit_callbacks):
+    victim = AuditEntry.objects.order_by("id")[1]
+    _tamper("UPDATE kaili_auditentry SET changes = '{}' WHERE id = %s", [victim.id])
+    force_verified(client, auditor)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/audit/verify/")
+    body = client.get("/audit/").content.decode()
+    assert "发现篡改" in body and f"第 {victim.id} 行" in body
