@@ -19,11 +19,11 @@ class GridFilterSet(django_filters.FilterSet):
         return queryset.filter(Q(code__startswith=value) | Q(name__icontains=value)) if value else queryset
 
     def retired(self, queryset, name, value):
-        return queryset if value else queryset.filter(retired_at__isnull=True)
+        return queryset if value else queryset.active()
 
     @property
     def qs(self):
         queryset = super().qs
         if "include_retired" not in self.data:
-            queryset = queryset.filter(retired_at__isnull=True)
+            queryset = queryset.active()
         return queryset

@@ -7,6 +7,7 @@ from django.views.generic import DetailView, ListView, View
 from grids.exports import grids_to_csv
 from grids.filtersets import GridFilterSet
 from grids.models import Grid
+from grids.selectors import grid_children, grid_history, grid_path
 from kaili.audit import audit_record
 from kaili.mixins import ScopedViewMixin
 from kaili.models import AuditAction
@@ -46,9 +47,9 @@ class GridDetailView(ScopedViewMixin, DetailView):
         context = super().get_context_data(**kwargs)
         grid = self.object
         context.update(
-            children=Grid.objects.restrict(self.request.user).filter(parent=grid).order_by("code"),
-            ancestors=grid.get_ancestors().order_by("lft"),
-            events=grid.events.select_related("actor").order_by("-at")[:50],
+            children=grid_children(user=self.request.user, grid=grid),
+            ancestors=grid_path(grid=grid),
+            events=grid_history(grid=grid),
         )
         return context
 
