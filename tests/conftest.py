@@ -27,6 +27,18 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _celery_runs_tasks_in_process():
+    """Tasks run where they are queued, whatever the broker; tests/kaili/test_celery_worker.py
+    turns this off to exercise a real worker."""
+    from kaili.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
 def _roles_exist(db):
     """Role groups are created after migrate; flushes between transactional tests remove them."""
     from django.contrib.auth.models import Group

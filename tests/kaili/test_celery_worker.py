@@ -13,14 +13,11 @@ from kaili.tasks import audit_verify_task
 
 @pytest.fixture
 def live_celery():
-    """The configured broker (Redis in CI), or the in-memory transport when none is set."""
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "result_backend")}
-    app.conf.update(task_always_eager=False, broker_url=settings.CELERY_BROKER_URL or "memory://", result_backend=None)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield app
-    finally:
-        app.conf.update(saved)
+    """A worker thread on the configured broker (Redis in CI, the in-memory transport without one)."""
+    assert app.conf.broker_url == settings.CELERY_BROKER_URL
+    app.conf.task_always_eager = False  # conftest restores it after the test
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield app
 
 
 @pytest.mark.worker
