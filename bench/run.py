@@ -131,6 +131,7 @@ def main() -> None:
     subjects = {
         "city leader": ("522601", roles.LEADER),
         "town leader": ("522601001", roles.LEADER),
+        "last town leader": ("522601018", roles.LEADER),
         "zone grid worker": ("522601001001", roles.GRID_WORKER),
         "grid worker": ("522601001001001", roles.GRID_WORKER),
     }
@@ -156,15 +157,18 @@ def main() -> None:
             f"scope+first page median {median_page:6.2f} ms (max {worst_page:6.2f})"
         )
 
+    explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+    for town in ("522601001", "522601018"):
+        user = User.objects.get(username=f"bench_{roles.LEADER}_{town}")
+        forget_cached_scope(user)
+        sql, params = reachable_nodes(user).order_by("code")[:50].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(explain + sql, params)
+            print(f"\nEXPLAIN of town {town} leader's first page (by code):\n" + "\n".join(row[0] for row in cursor.fetchall()))
     user = User.objects.get(username=f"bench_{roles.LEADER}_522601001")
     forget_cached_scope(user)
-    queryset = reachable_nodes(user).order_by("code")[:50]
-    sql, params = queryset.query.sql_with_params()
+    count_sql, count_params = reachable_nodes(user).values("id").query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql, params)
-        print("\nEXPLAIN of the town leader's first page:\n" + "\n".join(row[0] for row in cursor.fetchall()))
-        count_sql, count_params = reachable_nodes(user).values("id").query.sql_with_params()
-        explain = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
         cursor.execute(explain + "SELECT count(*) FROM (" + count_sql + ") s", count_params)
         print("\nEXPLAIN of the town leader's node count:\n" + "\n".join(row[0] for row in cursor.fetchall()))
 
