@@ -40,12 +40,6 @@ def grid_create(
     if parent is not None:
         parent = Grid.objects.get(pk=parent.pk)  # fresh MPTT columns, read under the lock
         _refuse_if_retired(parent)
-        if not code.startswith(parent.code):
-            raise ValidationError(
-                {"code": _("编码 %(code)s 须以上级编码 %(parent)s 开头。") % {"code": code, "parent": parent.code}}
-            )
-    if Grid.objects.filter(code=code).exists():
-        raise ValidationError({"code": _("编码 %(code)s 已存在（撤销的编码也不再使用）。") % {"code": code}})
     grid = Grid(
         code=code,
         name=name.strip(),
@@ -56,7 +50,11 @@ def grid_create(
         boundary=boundary,
         centre=centre,
     )
-    grid.full_clean()
+    grid.full_clean(validate_unique=False)  # kind, parent and code format first: the clearest reasons
+    if parent is not None and not code.startswith(parent.code):
+        raise ValidationError({"code": _("编码 %(code)s 须以上级编码 %(parent)s 开头。") % {"code": code, "parent": parent.code}})
+    if Grid.objects.filter(code=code).exists():
+        raise ValidationError({"code": _("编码 %(code)s 已存在（撤销的编码也不再使用）。") % {"code": code}})
     grid.save()
     GridEvent.objects.create(
         grid=grid, kind=GridEvent.Kind.CREATED, actor=actor, detail={"parent": parent.code if parent else None}
