@@ -1,16 +1,14 @@
 """Pages over the grid tree, scoped like the API."""
 
-from django.http import HttpResponse
-from django.utils import timezone
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView, View
 
-from grids.exports import grids_to_csv
+from grids.exports import EXPORT_FORMATS, grid_export_response
 from grids.filtersets import GridFilterSet
 from grids.models import Grid
 from grids.selectors import grid_children, grid_history, grid_path
-from kaili.audit import audit_record
 from kaili.mixins import ScopedViewMixin
-from kaili.models import AuditAction
 from kaili.scope import EXPORT, user_can
 
 
@@ -59,16 +57,11 @@ class GridExportView(ScopedViewMixin, View):
     scope_action = EXPORT
 
     def get(self, request):
+        file_format = request.GET.get("format", "csv")
+        if file_format not in EXPORT_FORMATS:
+            return HttpResponseBadRequest(_("导出格式只能是 csv 或 xlsx。"))
         grids = GridFilterSet(request.GET, queryset=self.get_queryset()).qs
-        audit_record(
-            actor=request.user,
-            action=AuditAction.EXPORT,
-            object_type="grids.grid",
-            changes={"format": "csv", "filters": request.GET.dict()},
-        )
-        response = HttpResponse(grids_to_csv(grids), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="grids-{timezone.localdate():%Y%m%d}.csv"'
-        return response
+        return grid_export_response(actor=request.user, grids=grids, file_format=file_format, filters=request.GET.dict())
 
     def get_queryset(self):
         return Grid.objects.restrict(self.request.user, self.scope_action)

@@ -62,18 +62,16 @@ def _resolved(links):
 
 
 def home_sections(user) -> list[dict]:
-    names = sorted(user_role_names(user), key=list(ROLES).index)
-    sections = []
-    for name in names:
-        scope = []
-        if ROLES[name].grid_scoped:
-            from grids.models import Grid
+    from grids.models import GridUserObjectPermission
 
-            scope = list(
-                Grid.objects.filter(user_grants__user=user, user_grants__permission__codename=f"role_{name}").order_by("code")
-            )
-        sections.append({"role": ROLES[name].label, "links": list(_resolved(ROLE_LINKS.get(name, ()))), "scope": scope})
-    return sections
+    granted: dict[str, list] = {}
+    grants = GridUserObjectPermission.objects.filter(user=user, permission__codename__startswith="role_")
+    for grant in grants.select_related("permission", "content_object").order_by("content_object__code"):
+        granted.setdefault(grant.permission.codename.removeprefix("role_"), []).append(grant.content_object)
+    return [
+        {"role": ROLES[name].label, "links": list(_resolved(ROLE_LINKS.get(name, ()))), "scope": granted.get(name, [])}
+        for name in sorted(user_role_names(user), key=list(ROLES).index)
+    ]
 
 
 def menu_links(user) -> list[dict]:

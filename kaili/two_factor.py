@@ -12,12 +12,16 @@ def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
+def token_matches(device: TOTPDevice, code: str) -> bool:
+    """Whether ``code`` is the device's current token (django-otp throttles failures)."""
+    code = code.strip()
+    return code.isdigit() and device.verify_token(code)
+
+
 def verify_totp(user, code: str) -> TOTPDevice | None:
-    """The user's confirmed device if ``code`` is valid now (django-otp throttles failures)."""
+    """The user's confirmed device if ``code`` is valid now."""
     device = confirmed_device(user)
-    if device is None or not code.strip().isdigit():
-        return None
-    return device if device.verify_token(code.strip()) else None
+    return device if device is not None and token_matches(device, code) else None
 
 
 def pending_device(user) -> TOTPDevice:

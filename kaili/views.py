@@ -70,9 +70,7 @@ def two_factor_view(request):
         device = two_factor.pending_device(user)
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["otp_token"].strip()
-        verified = device.verify_token(code) if code.isdigit() else False
-        if verified:
+        if two_factor.token_matches(device, form.cleaned_data["otp_token"]):
             if enrolling:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
@@ -99,7 +97,7 @@ def home(request):
 def audit_log(request):
     form = AuditSearchForm(request.GET or None)
     entries = audit_search(**form.cleaned_data) if form.is_valid() else audit_search()
-    page = Paginator(entries.select_related(None), 50).get_page(request.GET.get("page"))
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
     audit_record(
         actor=request.user,
         action=AuditAction.READ_SENSITIVE,

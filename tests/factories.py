@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import factory
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from grids.models import AreaType, GridKind
@@ -77,3 +78,11 @@ def make_tree() -> SimpleNamespace:
         unit_a=unit_a,
         unit_b=unit_b,
     )
+
+
+def force_verified(client, user):
+    """Sign in a privileged user as if they had passed TOTP (the 2FA flow has its own tests)."""
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
+    session.save()

@@ -1,5 +1,3 @@
-from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
@@ -7,15 +5,11 @@ from rest_framework.decorators import action
 
 from grids import services
 from grids.api.serializers import GridSerializer
-from grids.exports import grids_to_csv, grids_to_xlsx
+from grids.exports import EXPORT_FORMATS, XLSX_CONTENT_TYPE, grid_export_response
 from grids.filtersets import GridFilterSet
 from grids.models import Grid
 from kaili.api.base import ScopedReadOnlyViewSet
 from kaili.api.errors import error_response
-from kaili.audit import audit_record
-from kaili.models import AuditAction
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class GridViewSet(mixins.UpdateModelMixin, ScopedReadOnlyViewSet):
@@ -38,27 +32,16 @@ class GridViewSet(mixins.UpdateModelMixin, ScopedReadOnlyViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "xlsx"], description="文件格式")],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX): OpenApiTypes.BINARY},
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY},
     )
     @action(detail=False, methods=["get"], url_path="export", url_name="export")
     def export(self, request):
         """The caller's part of the tree in the import format (round-trips through import)."""
         file_format = request.query_params.get("format", "csv")
-        if file_format not in {"csv", "xlsx"}:
+        if file_format not in EXPORT_FORMATS:
             return error_response("invalid_format", "format 只能是 csv 或 xlsx。", fields={"format": ["只能是 csv 或 xlsx。"]})
         grids = self.filter_queryset(self.get_queryset())
-        content, content_type = (
-            (grids_to_csv(grids), "text/csv; charset=utf-8") if file_format == "csv" else (grids_to_xlsx(grids), XLSX)
-        )
-        audit_record(
-            actor=request.user,
-            action=AuditAction.EXPORT,
-            object_type="grids.grid",
-            changes={"format": file_format, "filters": request.query_params.dict()},
-        )
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="grids-{timezone.localdate():%Y%m%d}.{file_format}"'
-        return response
+        return grid_export_response(actor=request.user, grids=grids, file_format=file_format, filters=request.query_params.dict())
 
     # DRF's `format` query parameter would otherwise select a renderer for the export.
     def perform_content_negotiation(self, request, force=False):

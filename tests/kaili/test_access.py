@@ -6,6 +6,7 @@ import io
 import pytest
 
 from kaili import roles
+from tests.factories import force_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +31,6 @@ def worker_a(tree, user_factory):
 def admin_a(tree, user_factory):
     """A system admin whose grant covers zone A only: may change there, nowhere else."""
     return user_factory("admin_a", roles.SYSTEM_ADMIN, [tree.zone_a], totp=True)
-
-
-def force_verified(client, user):
-    """Sign in a privileged user as if they had passed TOTP (the 2FA flow has its own tests)."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
-    session.save()
 
 
 class TestApi:
@@ -139,10 +130,15 @@ class TestPages:
         assert client.get("/grids/export/").status_code == 403
 
     def test_page_export_is_scoped(self, client, tree, user_factory):
+        from openpyxl import load_workbook
+
         leader = user_factory("leader_t1", roles.LEADER, [tree.t1], totp=True)
         force_verified(client, leader)
         exported = exported_codes(client.get("/grids/export/"))
         assert tree.zone_b.code in exported and tree.zone_c.code not in exported
+        workbook = load_workbook(io.BytesIO(client.get("/grids/export/", {"format": "xlsx"}).content))
+        assert {row[0] for row in list(workbook.active.values)[1:]} == exported
+        assert client.get("/grids/export/", {"format": "pdf"}).status_code == 400
 
     def test_home_page_shows_the_role_and_its_scope(self, client, tree, worker_a):
         client.force_login(worker_a)

@@ -12,7 +12,7 @@ from grids.services import grid_rename
 from kaili import roles
 from kaili.audit import audit_record, audit_verify_chain
 from kaili.models import AuditAction, AuditCheck, AuditEntry
-from tests.kaili.test_access import force_verified
+from tests.factories import force_verified
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from kaili import roles
 from kaili.models import User
 from kaili.scope import reachable_nodes
-from tests.kaili.test_access import force_verified
+from tests.factories import force_verified
 
 pytestmark = pytest.mark.django_db
 
