@@ -120,6 +120,8 @@ class Grid(MPTTModel):
             errors["area_type"] = _("一级、二级网格须注明城镇或农村。")
         if self.kind not in KINDS_WITH_AREA_TYPE and self.area_type:
             errors["area_type"] = _("只有一级、二级网格区分城镇或农村。")
+        if self.households is not None and self.kind != GridKind.UNIT:
+            errors["households"] = _("只有三级网格（十户联防）填写户数，上级户数由下级汇总。")
         if errors:
             raise ValidationError(errors)
 
@@ -148,6 +150,7 @@ class GridEvent(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", _("创建")
         RENAMED = "renamed", _("更名")
+        UPDATED = "updated", _("修改")
         MOVED = "moved", _("迁移")
         MERGED = "merged", _("合并")
         SPLIT = "split", _("拆分")

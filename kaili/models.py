@@ -33,6 +33,7 @@ class AuditAction(models.TextChoices):
     TRANSITION = "transition", _("状态变更")
     READ_SENSITIVE = "read_sensitive", _("查看敏感信息")
     EXPORT = "export", _("导出")
+    IMPORT = "import", _("导入")
     LOGIN = "login", _("登录")
     LOGIN_FAILED = "login_failed", _("登录失败")
     LOGOUT = "logout", _("退出")
