@@ -7,23 +7,29 @@ from grids.models import Grid, GridKind
 class GridFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=GridKind.choices, label="层级", empty_label="全部层级")
     parent = django_filters.CharFilter(field_name="parent__code", label="上级编码")
+    code = django_filters.CharFilter(field_name="code", lookup_expr="startswith", label="编码前缀")
     q = django_filters.CharFilter(method="search", label="编码前缀或名称")
-    include_retired = django_filters.BooleanFilter(method="retired", label="含已撤销")
+    retired = django_filters.BooleanFilter(method="by_retired", label="已撤销")
+    include_retired = django_filters.BooleanFilter(method="with_retired", label="含已撤销")
 
     class Meta:
         model = Grid
-        fields = ["kind", "area_type", "parent", "q"]
+        fields = ["kind", "area_type", "parent", "code", "q"]
 
     def search(self, queryset, name, value):
         value = value.strip()
         return queryset.filter(Q(code__startswith=value) | Q(name__icontains=value)) if value else queryset
 
-    def retired(self, queryset, name, value):
+    def by_retired(self, queryset, name, value):
+        return queryset.filter(retired_at__isnull=not value)
+
+    def with_retired(self, queryset, name, value):
         return queryset if value else queryset.active()
 
     @property
     def qs(self):
         queryset = super().qs
-        if "include_retired" not in self.data:
+        # Open nodes only, unless the caller asks about retired ones.
+        if self.data.get("retired") in (None, "") and "include_retired" not in self.data:
             queryset = queryset.active()
         return queryset
