@@ -212,7 +212,16 @@ CELERY_BEAT_SCHEDULE = {
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.
 AUDIT_CHAIN_KEY = os.environ.get("KAILI_AUDIT_KEY", SECRET_KEY)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Long tasks report progress through the cache, so web and worker processes must share it:
+# Redis when the broker is Redis (or KAILI_CACHE_URL says where), in-process memory otherwise.
+CACHE_URL = os.environ.get("KAILI_CACHE_URL") or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "kaili"}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,139 @@
+"""The grid import page: upload, dry run, confirm, with a progress bar (a Celery task)."""
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import DetailView, FormView, View
+
+from grids.exports import EXPORT_HEADER
+from grids.imports import MAX_FILE_BYTES, grid_import_start
+from grids.models import Grid, GridImport
+from kaili.progress import CachedProgress
+from kaili.scope import ADD, CHANGE, user_can
+
+
+class GridImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("网格文件（CSV 或 XLSX）"),
+        help_text=gettext_lazy("表头：%(header)s") % {"header": ",".join(EXPORT_HEADER)},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("只支持 CSV 或 XLSX（Excel）文件。"))
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(_("文件超过 %(mb)d MB。") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
+        return upload
+
+
+class ImportAccessMixin(LoginRequiredMixin):
+    """Imports change the tree: for those who may add and change nodes (system admins)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not (user_can(request.user, Grid, ADD) and user_can(request.user, Grid, CHANGE)):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def uploads(self):
+        uploads = GridImport.objects.select_related("created_by").defer("content")
+        return uploads if self.request.user.is_superuser else uploads.filter(created_by=self.request.user)
+
+
+class GridImportView(ImportAccessMixin, FormView):
+    form_class = GridImportForm
+    template_name = "grids/import_form.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(recent=self.uploads()[:20], **kwargs)
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        with transaction.atomic():
+            record = grid_import_start(actor=self.request.user, filename=upload.name, content=upload.read(), dry_run=True)
+        return redirect("grids:import-detail", pk=record.pk)
+
+
+class GridImportDetailView(ImportAccessMixin, DetailView):
+    template_name = "grids/import_detail.html"
+    context_object_name = "upload"
+
+    def get_queryset(self):
+        return self.uploads()
+
+    def get_context_data(self, **kwargs):
+        upload = self.object
+        confirmed = GridImport.objects.filter(confirms=upload).order_by("-id").first()
+        return super().get_context_data(
+            progress=CachedProgress.read(upload.progress_key) or {},
+            confirmed=confirmed,
+            can_confirm=upload.dry_run and upload.status == GridImport.Status.VALID and confirmed is None,
+            **kwargs,
+        )
+
+
+class GridImportProgressView(ImportAccessMixin, View):
+    def get(self, request, pk):
+        upload = get_object_or_404(self.uploads().only("id", "status", "summary", "created_by"), pk=pk)
+        progress = CachedProgress.read(upload.progress_key) or {}
+        return JsonResponse(
+            {
+                "status": upload.status,
+                "status_display": upload.get_status_display(),
+                "finished": upload.is_finished,
+                "phase": progress.get("phase", ""),
+                "done": progress.get("done", 0),
+                "total": progress.get("total", 0),
+                "percent": 100 if upload.is_finished else progress.get("percent", 0),
+            }
+        )
+
+
+class GridImportConfirmView(ImportAccessMixin, View):
+    def post(self, request, pk):
+        dry_run = get_object_or_404(self.uploads().filter(dry_run=True), pk=pk)
+        if dry_run.status != GridImport.Status.VALID:
+            messages.error(request, _("只有校验通过的文件才能确认导入。"))
+            return redirect("grids:import-detail", pk=dry_run.pk)
+        with transaction.atomic():
+            # one confirmation per dry run, even when the button is pressed twice
+            GridImport.objects.select_for_update().get(pk=dry_run.pk)
+            already = GridImport.objects.filter(confirms=dry_run).first()
+            if already is not None:
+                return redirect("grids:import-detail", pk=already.pk)
+            record = grid_import_start(
+                actor=request.user,
+                filename=dry_run.filename,
+                content=bytes(GridImport.objects.values_list("content", flat=True).get(pk=dry_run.pk)),
+                dry_run=False,
+                confirms=dry_run,
+            )
+        return redirect("grids:import-detail", pk=record.pk)
+
+
+class GridImportErrorsView(ImportAccessMixin, View):
+    """The error list as CSV, to fix the file row by row."""
+
+    def get(self, request, pk):
+        upload = get_object_or_404(self.uploads().only("id", "filename", "errors", "created_by"), pk=pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="grid-import-{upload.pk}-errors.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow([_("行号"), _("列"), _("原因")])
+        for error in upload.errors:
+            writer.writerow([error["line"], error["column"], error["message"]])
+        return response
+
+
+def import_detail_url(upload: GridImport) -> str:
+    return reverse("grids:import-detail", kwargs={"pk": upload.pk})
