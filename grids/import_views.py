@@ -76,6 +76,7 @@ class GridImportDetailView(ImportAccessMixin, DetailView):
         return super().get_context_data(
             progress=CachedProgress.read(upload.progress_key) or {},
             confirmed=confirmed,
+            error_count=upload.summary.get("errors", len(upload.errors)),
             can_confirm=upload.dry_run and upload.status == GridImport.Status.VALID and confirmed is None,
             **kwargs,
         )
@@ -83,7 +84,7 @@ class GridImportDetailView(ImportAccessMixin, DetailView):
 
 class GridImportProgressView(ImportAccessMixin, View):
     def get(self, request, pk):
-        upload = get_object_or_404(self.uploads().only("id", "status", "summary", "created_by"), pk=pk)
+        upload = get_object_or_404(self.uploads().only("id", "status", "summary", "created_by", "created_at"), pk=pk)
         progress = CachedProgress.read(upload.progress_key) or {}
         return JsonResponse(
             {

@@ -31,6 +31,15 @@ from kaili.scope import ADD, CHANGE, EVERYTHING, permission_for, reachable_range
 MAX_FILE_BYTES = 20 * 1024 * 1024
 KIND_ORDER = [GridKind.CITY, GridKind.TOWN, GridKind.ZONE, GridKind.GRID, GridKind.UNIT]
 PROGRESS_STEP = 500
+# A file typed by hand may carry the column names in Chinese.
+HEADER_ALIASES = {
+    "编码": "code",
+    "名称": "name",
+    "层级": "kind",
+    "上级编码": "parent_code",
+    "城乡类型": "area_type",
+    "户数": "households",
+}
 
 # phases as the command's progress bar and the page show them
 READING, CHECKING, WRITING, REBUILDING = _("读取"), _("校验"), _("写入"), _("重建树")
@@ -114,6 +123,17 @@ def _csv_lines(data: bytes):
         yield reader.line_num, [_cell(v) for v in values]
 
 
+# Excel keeps 15 significant digits: a 17-digit unit code typed as a number comes back changed.
+EXACT_NUMBER_DIGITS = 15
+INEXACT = "\x00inexact:"
+
+
+def _xlsx_cell(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10**EXACT_NUMBER_DIGITS:
+        return f"{INEXACT}{int(value)}"
+    return _cell(value)
+
+
 def _xlsx_lines(data: bytes):
     from openpyxl import load_workbook
 
@@ -123,7 +143,7 @@ def _xlsx_lines(data: bytes):
         raise GridFileError(_("无法读取 Excel 文件：%(error)s") % {"error": error}) from error
     sheet = workbook.worksheets[0]
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield number, [_cell(v) for v in values]
+        yield number, [_xlsx_cell(v) for v in values]
     workbook.close()
 
 
@@ -144,7 +164,7 @@ def read_grid_file(filename: str, data: bytes) -> list[GridRow]:
         if not any(values):
             continue
         if header is None:
-            header = [v.strip().lower() for v in values]
+            header = [HEADER_ALIASES.get(v.strip(), v.strip().lower()) for v in values]
             while header and not header[-1]:
                 header.pop()
             missing = [c for c in EXPORT_HEADER if c not in header]
@@ -205,6 +225,17 @@ def _check_fields(row: GridRow, errors: list[RowError]) -> bool:
     def bad(column: str, message: str) -> None:
         errors.append(RowError(row.line, column, message))
 
+    for column in EXPORT_HEADER:
+        value = getattr(row, column)
+        if value.startswith(INEXACT):
+            setattr(row, column, value.removeprefix(INEXACT))
+            bad(
+                column,
+                _("单元格是数字，Excel 只保留 15 位有效数字，%(value)s 可能已被改动；请把该列设为文本后重填。")
+                % {"value": getattr(row, column)},
+            )
+    if len(errors) > before:
+        return False
     for column in ("code", "name", "kind"):
         if not getattr(row, column):
             bad(column, _("缺少必填项。"))
@@ -252,6 +283,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
     by_code: dict[str, GridRow] = {}
     first_line: dict[str, int] = {}
     checked: list[GridRow] = []
+    sound = checked  # rows whose own fields are valid
     for index, row in enumerate(rows, start=1):
         if row.code in first_line:
             errors.append(
@@ -268,9 +300,10 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
             progress(CHECKING, index // 2, len(rows))
 
     def kind_of(code: str) -> str | None:
-        if code in by_code and by_code[code].kind in CODE_LENGTH:
-            return by_code[code].kind
-        return existing[code].kind if code in existing else None
+        # an existing node's kind never changes; a new one's is what its row says, if the row is sound
+        if code in existing:
+            return existing[code].kind
+        return by_code[code].kind if code in by_code and by_code[code] in sound else None
 
     def new_node_reaches_scope(row: GridRow) -> bool:
         # a new node's chain of new parents must end at an existing node the user may add under

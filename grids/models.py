@@ -211,4 +211,5 @@ class GridImport(models.Model):
 
     @property
     def progress_key(self) -> str:
-        return f"grids:import:{self.pk}:progress"
+        # the upload time too: ids restart in a fresh database, a shared cache does not
+        return f"grids:import:{self.pk}:{self.created_at:%Y%m%d%H%M%S%f}:progress"
