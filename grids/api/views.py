@@ -47,6 +47,11 @@ class GridViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destr
             queryset = selectors.with_subtree_totals(queryset)
         return queryset
 
+    def filter_queryset(self, queryset):
+        # The list filters (open nodes only by default) choose rows to list; a node asked for
+        # by code is found whether open or retired.
+        return queryset if self.detail else super().filter_queryset(queryset)
+
     def _node_in_scope(self, code: str, action: str, field: str) -> Grid:
         node = Grid.objects.restrict(self.request.user, action).filter(code=code).first()
         if node is None:
