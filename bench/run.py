@@ -19,23 +19,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str = "kaili_bench") -> str:
     from kaili.database import embedded_database_url
 
     url = os.environ.get("DATABASE_URL")
     if not url:
-        return embedded_database_url("kaili_bench")
+        return embedded_database_url(name)
     import psycopg
 
     base, _, _name = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'kaili_bench'").fetchone():
-            conn.execute('CREATE DATABASE "kaili_bench"')
-    return f"{base}/kaili_bench"
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{base}/{name}"
 
 
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = bench_database_url()
+def setup_django(name: str = "kaili_bench") -> None:
+    os.environ["DATABASE_URL"] = bench_database_url(name)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaili.settings")
     import django
 

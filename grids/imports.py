@@ -15,7 +15,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,7 @@ from kaili.scope import ADD, CHANGE, EVERYTHING, permission_for, reachable_range
 MAX_FILE_BYTES = 20 * 1024 * 1024
 KIND_ORDER = [GridKind.CITY, GridKind.TOWN, GridKind.ZONE, GridKind.GRID, GridKind.UNIT]
 PROGRESS_STEP = 500
+BULK_LOAD_ROWS = 1000
 # A file typed by hand may carry the column names in Chinese.
 HEADER_ALIASES = {
     "编码": "code",
@@ -283,7 +284,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
     by_code: dict[str, GridRow] = {}
     first_line: dict[str, int] = {}
     checked: list[GridRow] = []
-    sound = checked  # rows whose own fields are valid
+    sound: set[str] = set()  # codes of rows whose own fields are valid
     for index, row in enumerate(rows, start=1):
         if row.code in first_line:
             errors.append(
@@ -293,6 +294,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
             )
         elif _check_fields(row, errors):
             checked.append(row)
+            sound.add(row.code)
         if row.code and row.code not in first_line:
             first_line[row.code] = row.line
             by_code[row.code] = row
@@ -303,7 +305,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
         # an existing node's kind never changes; a new one's is what its row says, if the row is sound
         if code in existing:
             return existing[code].kind
-        return by_code[code].kind if code in by_code and by_code[code] in sound else None
+        return by_code[code].kind if code in sound else None
 
     def new_node_reaches_scope(row: GridRow) -> bool:
         # a new node's chain of new parents must end at an existing node the user may add under
@@ -492,6 +494,10 @@ def _write(plan: ImportPlan, *, actor, source: str, progress) -> None:
         GridEvent.objects.bulk_create(events, batch_size=5000)
     progress(REBUILDING, 0, 1)
     rebuild_tree_columns()
+    if len(plan.creates) >= BULK_LOAD_ROWS:
+        # fresh planner statistics, or the first subtree queries after a big load scan blindly
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Grid._meta.db_table}")
     progress(REBUILDING, 1, 1)
 
 
