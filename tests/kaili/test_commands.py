@@ -1,6 +1,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from grids.integrity import tree_faults
+from grids.models import Grid
 from kaili import roles
 from kaili.models import User
 from kaili.scope import reachable_nodes
@@ -36,6 +38,14 @@ def test_grant_refuses_bad_input_and_changes_nothing(tree, user_factory, args, m
 def test_seed_demo_is_repeatable_and_covers_every_role(db, capsys):
     call_command("seed_demo")
     first = capsys.readouterr().out
+    # Kaili at full scale (DOMAIN.md, "The grid tree"), a sound tree, every household in a unit
+    open_nodes = Grid.objects.active()
+    assert open_nodes.filter(kind="town").count() == 18
+    assert open_nodes.filter(kind="zone").count() == 199 and open_nodes.filter(kind="grid").count() == 1255
+    units = open_nodes.filter(kind="unit")
+    assert units.count() > 15000 and not units.exclude(households__range=(10, 15)).exists()
+    assert tree_faults() == []
+    assert "一级网格（村/社区） 199" in first and "二级网格 1,255" in first
     call_command("seed_demo")
     assert "新建 0 个节点" in capsys.readouterr().out
     for role in roles.ROLES.values():
