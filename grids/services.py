@@ -24,13 +24,22 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grids.models import CODE_LENGTH, PARENT_KIND, AreaType, Grid, GridEvent, GridKind
+from grids.models import (
+    CODE_LENGTH,
+    PARENT_KIND,
+    AreaType,
+    Grid,
+    GridEvent,
+    GridGroupObjectPermission,
+    GridKind,
+    GridUserObjectPermission,
+)
 from kaili.audit import audit_record
 from kaili.locks import GRID_TREE_LOCK, advisory_xact_lock
 from kaili.models import AuditAction
 
-# Relations that are the tree's own structure or bookkeeping, not records logged in a node.
-STRUCTURAL_RELATIONS = {"children", "merged_from", "events", "user_grants", "group_grants", "imports"}
+# Models whose rows are the tree's own structure or bookkeeping, not records logged in a node.
+STRUCTURAL_MODELS = {Grid, GridEvent, GridUserObjectPermission, GridGroupObjectPermission}
 
 # Child sequence ranges under a parent (DOMAIN.md, "Grid codes"): communities from 001,
 # villages from 200; sub-districts 001-099, towns 100-199, townships 200-399.
@@ -368,17 +377,14 @@ def grid_retire(*, actor, grid: Grid, reason: str = "") -> Grid:
 
 
 def grid_record_counts(grid: Grid) -> dict[str, int]:
-    """Records of other apps logged in this very node, by model label (empty when none)."""
+    """Records of other apps logged in this very node, by model name (empty when none)."""
     counts = {}
-    for relation in Grid._meta.related_objects:
-        if relation.name in STRUCTURAL_RELATIONS or relation.related_name in STRUCTURAL_RELATIONS:
+    for relation in Grid._meta.get_fields(include_hidden=True):
+        if not (relation.auto_created and not relation.concrete) or relation.related_model in STRUCTURAL_MODELS:
             continue
-        if relation.many_to_many:
-            number = relation.related_model._base_manager.filter(**{relation.field.name: grid}).count()
-        else:
-            number = relation.related_model._base_manager.filter(**{relation.field.name: grid.pk}).count()
+        number = relation.related_model._base_manager.filter(**{relation.field.name: grid}).count()
         if number:
-            counts[relation.related_model._meta.label] = number
+            counts[str(relation.related_model._meta.verbose_name)] = number
     return counts
 
 
@@ -392,7 +398,7 @@ def grid_delete(*, actor, grid: Grid) -> None:
         raise ValidationError({"grid": _("%(code)s 有下级网格，不能删除；请改为撤销。") % {"code": grid.code}})
     records = grid_record_counts(grid)
     if records:
-        listing = "、".join(f"{label} {n} 条" for label, n in records.items())
+        listing = "、".join(f"{name} {n} 条" for name, n in records.items())
         raise ValidationError(
             {"grid": _("%(code)s 已有业务记录（%(records)s），不能删除；请改为撤销。") % {"code": grid.code, "records": listing}}
         )
