@@ -50,6 +50,19 @@ def grid_path(*, grid: Grid):
     return grid.get_ancestors().order_by("lft")
 
 
+def grid_ancestor_paths(nodes) -> dict[int, list[Grid]]:
+    """Each node's ancestors, city first, for a page of nodes in one query over the MPTT intervals."""
+    if not nodes:
+        return {}
+    condition = Q(pk__in=[])
+    for node in nodes:
+        condition |= Q(tree_id=node.tree_id, lft__lt=node.lft, rght__gt=node.rght)
+    ancestors = list(Grid.objects.filter(condition).only("code", "name", "tree_id", "lft", "rght").order_by("lft"))
+    return {
+        node.pk: [a for a in ancestors if a.tree_id == node.tree_id and a.lft < node.lft and a.rght > node.rght] for node in nodes
+    }
+
+
 def grid_roots(*, user, action: str = VIEW):
     """Where the user's tree starts: the outermost nodes they are granted (the city for superusers)."""
     ranges = reachable_ranges(user, permission_for(Grid, action))

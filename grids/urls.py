@@ -5,6 +5,7 @@ from grids import import_views, views
 app_name = "grids"
 urlpatterns = [
     path("", views.GridListView.as_view(), name="list"),
+    path("tree/", views.GridTreeView.as_view(), name="tree"),
     path("export/", views.GridExportView.as_view(), name="export"),
     path("imports/", import_views.GridImportView.as_view(), name="import"),
     path("imports/<int:pk>/", import_views.GridImportDetailView.as_view(), name="import-detail"),

@@ -23,13 +23,13 @@ class Link:
 
 ROLE_LINKS: dict[str, tuple[Link, ...]] = {
     roles.GRID_WORKER: (
-        Link(_("我的网格"), "grids:list", _("查看负责的网格、十户联防单元")),
+        Link(_("我的网格"), "grids:tree", _("查看负责的网格、十户联防单元")),
         Link(_("上报事件"), "cases:report", _("巡查发现的隐患、纠纷、小事务")),
         Link(_("我的上报"), "cases:mine", _("上报事件的办理进度与核查")),
     ),
-    roles.UNIT_HEAD: (Link(_("本单元"), "grids:list", _("十户联防单元与住户")),),
+    roles.UNIT_HEAD: (Link(_("本单元"), "grids:tree", _("十户联防单元与住户")),),
     roles.CENTRE_STAFF: (
-        Link(_("网格树"), "grids:list", _("辖区网格")),
+        Link(_("网格树"), "grids:tree", _("辖区网格")),
         Link(_("事件受理"), "cases:queue", _("受理、立案、派遣、督办")),
         Link(_("矛盾纠纷"), "disputes:queue", _("“132”调解研判与调度")),
     ),
@@ -37,12 +37,15 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
     roles.PROGRAMME_OFFICER: (Link(_("特殊人群"), "populations:programmes", _("六大工程在册人员与走访")),),
     roles.LEADER: (
         Link(_("领导驾驶舱"), "dashboard:home", _("三升三降、同比环比、逐级下钻")),
-        Link(_("辖区网格"), "grids:list", _("网格树与导出")),
+        Link(_("辖区网格"), "grids:tree", _("网格树与导出")),
     ),
     roles.DEPARTMENT: (Link(_("接口文档"), "api-docs", _("数据共享接口与令牌")),),
     roles.SYSTEM_ADMIN: (
         Link(_("账号管理"), "account-list", _("新建、停用账号，重置密码")),
-        Link(_("网格树管理"), "grids:list", _("网格新增、调整、导入导出")),
+        Link(_("网格树"), "grids:tree", _("逐级查看网格、户数与边界")),
+        Link(_("网格列表"), "grids:list", _("网格检索与导出")),
+        Link(_("网格导入"), "grids:import", _("上传 CSV/Excel，先校验后导入")),
+        Link(_("管理后台"), "admin:grids_grid_changelist", _("拖动调整网格树，迁移、合并、拆分、撤销")),
         Link(_("接口文档"), "api-docs", _("全部接口与令牌")),
     ),
     roles.SECURITY_ADMIN: (

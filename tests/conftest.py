@@ -1,4 +1,7 @@
-"""Fixtures shared by every app's tests: a small tree, users per role, API clients."""
+"""Fixtures shared by every app's tests: a small tree, users per role, API clients, a phone-sized browser."""
+
+import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -68,3 +71,53 @@ def user_factory(db):
 @pytest.fixture
 def seeded(db):
     call_command("seed_demo", verbosity=0)
+
+
+# A real browser for the tests marked ``browser`` (Debian's chromium through Playwright),
+# shared by every app's browser tests: one session-wide Playwright, since a second sync
+# Playwright on the same thread is refused.
+CHROMIUM = Path(os.environ.get("KAILI_CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("KAILI_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"KAILI_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: install Debian's chromium package.")
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run browser tests.")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own database
+    # work (fixtures, flush) is still synchronous and safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
+    page = context.new_page()
+    outside = []
+    page.on(
+        "request",
+        lambda request: (
+            outside.append(request.url)
+            if "127.0.0.1" not in request.url and "localhost" not in request.url and not request.url.startswith("data:")
+            else None
+        ),
+    )
+    yield page
+    context.close()
+    assert outside == [], f"the page called outside the site: {outside}"

@@ -8,52 +8,6 @@ import pytest
 from kaili import roles
 from tests.factories import PASSWORD
 
-CHROMIUM = Path(os.environ.get("KAILI_CHROMIUM", "/usr/bin/chromium"))
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("KAILI_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"KAILI_REQUIRE_BROWSER=1 but {CHROMIUM} is missing: install Debian's chromium package.")
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run browser tests.")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the test's own database
-    # work (fixtures, flush) is still synchronous and safe.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def phone(browser):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="zh-CN")
-    page = context.new_page()
-    outside = []
-    page.on(
-        "request",
-        lambda request: (
-            outside.append(request.url)
-            if "127.0.0.1" not in request.url and "localhost" not in request.url and not request.url.startswith("data:")
-            else None
-        ),
-    )
-    yield page
-    context.close()
-    assert outside == [], f"the page called outside the site: {outside}"
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
@@ -74,8 +28,8 @@ def test_grid_worker_signs_in_on_a_phone(live_server, phone, tree, user_factory)
     phone.locator("label.menu-button").click()
     assert phone.locator("nav.menu").is_visible()
     phone.get_by_role("navigation", name="主菜单").get_by_role("link", name="我的网格").click()
-    phone.wait_for_url(f"{live_server.url}/grids/")
-    assert phone.get_by_role("link", name=tree.grid_a.code, exact=True).is_visible()
+    phone.wait_for_url(f"{live_server.url}/grids/tree/")
+    assert phone.get_by_role("link", name=tree.zone_a.name, exact=True).is_visible()
     phone.screenshot(path=str(Path(os.environ.get("KAILI_SCREENSHOTS", "var")) / "login-360.png"), full_page=True)
 
 
