@@ -511,52 +511,57 @@ class GridAdmin(DraggableMPTTAdmin):
         if codes:
             self.message_user(request, message % {"n": len(codes), "codes": "、".join(codes), **params}, messages.SUCCESS)
 
-    @admin.action(description=_("迁移到…"), permissions=["change"])
-    def move_to(self, request, queryset):
+    def _to_target(self, request, queryset, *, action: str, form_class, field: str, target_scope: str, operation, texts: dict):
+        """Move or merge: one confirmation page naming the target, then the service once per node."""
         grids = list(queryset.order_by("code"))
-        form = MoveForm(request.POST if "apply" in request.POST else None)
+        form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            target = self._node_in_scope(request, form.cleaned_data["parent"], ADD)
+            code = form.cleaned_data[field].strip()
+            target = self._node_in_scope(request, code, target_scope)
             if target is None:
-                form.add_error("parent", not_in_scope(form.cleaned_data["parent"].strip()))
+                form.add_error(field, not_in_scope(code))
             else:
-                done = self._apply_each(
-                    request, grids, lambda grid: services.grid_move(actor=request.user, grid=grid, new_parent=target)
-                )
-                self._report_done(request, _t("已迁移 %(n)d 个网格到 %(target)s 之下：%(codes)s"), done, target=target)
+                done = self._apply_each(request, grids, lambda grid: operation(grid, target))
+                self._report_done(request, texts["done"], done, target=target)
                 return None
         return self._confirmation(
+            request, grids, action=action, title=texts["title"], form=form, intro=texts["intro"], submit_label=texts["submit"]
+        )
+
+    @admin.action(description=_("迁移到…"), permissions=["change"])
+    def move_to(self, request, queryset):
+        return self._to_target(
             request,
-            grids,
+            queryset,
             action="move_to",
-            title=_t("迁移网格"),
-            form=form,
-            intro=_t("以下网格将连同其下级迁到新的上级之下："),
-            submit_label=_t("确认迁移"),
+            form_class=MoveForm,
+            field="parent",
+            target_scope=ADD,
+            operation=lambda grid, target: services.grid_move(actor=request.user, grid=grid, new_parent=target),
+            texts={
+                "done": _t("已迁移 %(n)d 个网格到 %(target)s 之下：%(codes)s"),
+                "title": _t("迁移网格"),
+                "intro": _t("以下网格将连同其下级迁到新的上级之下："),
+                "submit": _t("确认迁移"),
+            },
         )
 
     @admin.action(description=_("并入…"), permissions=["change"])
     def merge_into(self, request, queryset):
-        grids = list(queryset.order_by("code"))
-        form = MergeForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            target = self._node_in_scope(request, form.cleaned_data["into"], CHANGE)
-            if target is None:
-                form.add_error("into", not_in_scope(form.cleaned_data["into"].strip()))
-            else:
-                done = self._apply_each(
-                    request, grids, lambda grid: services.grid_merge(actor=request.user, source=grid, target=target)
-                )
-                self._report_done(request, _t("已将 %(n)d 个网格并入 %(target)s：%(codes)s"), done, target=target)
-                return None
-        return self._confirmation(
+        return self._to_target(
             request,
-            grids,
+            queryset,
             action="merge_into",
-            title=_t("合并网格"),
-            form=form,
-            intro=_t("以下网格将并入同一层级的另一网格，并入后撤销："),
-            submit_label=_t("确认合并"),
+            form_class=MergeForm,
+            field="into",
+            target_scope=CHANGE,
+            operation=lambda grid, target: services.grid_merge(actor=request.user, source=grid, target=target),
+            texts={
+                "done": _t("已将 %(n)d 个网格并入 %(target)s：%(codes)s"),
+                "title": _t("合并网格"),
+                "intro": _t("以下网格将并入同一层级的另一网格，并入后撤销："),
+                "submit": _t("确认合并"),
+            },
         )
 
     @admin.action(description=_("拆分…"), permissions=["change"])
