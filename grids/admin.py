@@ -14,18 +14,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from mptt.admin import DraggableMPTTAdmin
 
 from grids import selectors, services
-from grids.models import KINDS_WITH_AREA_TYPE, PARENT_KIND, AreaType, Grid, GridEvent, GridKind
+from grids.history import describe_event, names_in_scope
+from grids.models import KINDS_WITH_AREA_TYPE, PARENT_KIND, Grid, GridKind
 from kaili.scope import ADD, CHANGE, DELETE, VIEW, user_can
 
 # The attributes a node's change form edits; its code, kind and place change only through
@@ -39,7 +40,7 @@ CONFIRMATION_TEMPLATE = "admin/grids/grid/action_confirmation.html"
 
 def not_in_scope(code: str) -> str:
     # The API's wording: "not found" and "not yours" read the same (STYLE.md, rule 2).
-    return _t("网格 %(code)s 不存在或不在您的管辖范围内。") % {"code": code}
+    return gettext("网格 %(code)s 不存在或不在您的管辖范围内。") % {"code": code}
 
 
 def refusal_text(error: ValidationError) -> str:
@@ -66,87 +67,8 @@ def child_kind(parent: Grid | None) -> str:
         return GridKind.CITY
     kind = next((kind for kind, above in PARENT_KIND.items() if above == parent.kind), None)
     if kind is None:
-        raise ValidationError({"kind": _t("三级网格（十户联防）之下不能再建下级网格。")})
+        raise ValidationError({"kind": gettext("三级网格（十户联防）之下不能再建下级网格。")})
     return kind
-
-
-# ---------------------------------------------------------------------------------------
-# History, written out for people
-
-
-def _value_text(field: str, value) -> str:
-    if value in (None, ""):
-        return "—"
-    if field == "area_type" and value in AreaType.values:
-        return str(AreaType(value).label)
-    return str(value)
-
-
-def _field_label(field: str) -> str:
-    try:
-        return str(Grid._meta.get_field(field).verbose_name)
-    except FieldDoesNotExist:  # a field since removed: its name still says something
-        return field
-
-
-def _node_text(code: str | None, name: str | None = None) -> str:
-    if not code:
-        return "—"
-    return f"{code}（{name}）" if name else code
-
-
-def describe_event(event: GridEvent) -> str:
-    """One line saying what happened to the node, from the event's detail."""
-    detail = dict(event.detail or {})
-    Kind = GridEvent.Kind
-    parts: list[str] = []
-    if event.kind == Kind.CREATED:
-        parent = detail.pop("parent", None)
-        if parent:
-            parts.append(_t("建于 %(parent)s 之下") % {"parent": parent})
-        if "split_from" in detail:
-            parts.append(_t("由 %(code)s 拆分而来") % {"code": detail.pop("split_from")})
-    elif event.kind == Kind.RENAMED:
-        parts.append(_t("由“%(old)s”改为“%(new)s”") % {"old": detail.pop("from", ""), "new": detail.pop("to", "")})
-    elif event.kind == Kind.UPDATED:
-        for field, change in (detail.pop("changes", None) or {}).items():
-            old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
-            parts.append(f"{_field_label(field)}：{_value_text(field, old)} → {_value_text(field, new)}")
-        if detail.pop("geometry", False):
-            parts.append(_t("边界或中心点已修改"))
-    elif event.kind == Kind.MOVED:
-        parts.append(
-            _t("由 %(old)s 迁至 %(new)s")
-            % {"old": _node_text(detail.pop("from", None), detail.pop("from_name", None)), "new": detail.pop("to", "—")}
-        )
-        reason = detail.pop("reason", None)
-        if reason == "merge":
-            parts.append(_t("随上级合并"))
-        elif reason == "split":
-            parts.append(_t("随上级拆分"))
-        elif reason:
-            parts.append(str(reason))
-    elif event.kind == Kind.MERGED:
-        if "into" in detail:
-            parts.append(_t("并入 %(node)s") % {"node": _node_text(detail.pop("into"), detail.pop("into_name", None))})
-            detail.pop("from_parent", None)
-        if "absorbed" in detail:
-            parts.append(_t("并入了 %(node)s") % {"node": _node_text(detail.pop("absorbed"), detail.pop("absorbed_name", None))})
-        children = detail.pop("children", None)
-        if children:
-            parts.append(_t("下级随迁：%(codes)s") % {"codes": "、".join(children)})
-    elif event.kind == Kind.SPLIT:
-        parts.append(_t("拆分出 %(codes)s") % {"codes": "、".join(detail.pop("into", []) or ["—"])})
-        for code, children in (detail.pop("moved", None) or {}).items():
-            if children:
-                parts.append(_t("%(code)s 迁入 %(children)s") % {"code": code, "children": "、".join(children)})
-    elif event.kind == Kind.RETIRED:
-        reason = detail.pop("reason", "")
-        if reason:
-            parts.append(_t("原因：%(reason)s") % {"reason": reason})
-    # Anything the service adds later is still shown, if less prettily.
-    parts.extend(f"{key}：{value}" for key, value in detail.items())
-    return "；".join(parts) or "—"
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,10 +218,10 @@ class GridAdmin(DraggableMPTTAdmin):
     @admin.display(description=_("状态"))
     def status(self, item):
         if item.merged_into_id:
-            return _t("已并入 %(code)s") % {"code": item.merged_into.code}
+            return gettext("已并入 %(code)s") % {"code": item.merged_into.code}
         if item.is_retired:
-            return _t("已撤销")
-        return _t("在用")
+            return gettext("已撤销")
+        return gettext("在用")
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -383,7 +305,7 @@ class GridAdmin(DraggableMPTTAdmin):
             if parent is None:
                 raise ValidationError({"parent": not_in_scope(data["parent_code"].strip())})
         elif not request.user.is_superuser:
-            raise ValidationError({"parent": _t("请指定上级网格。")})
+            raise ValidationError({"parent": gettext("请指定上级网格。")})
         return services.grid_create(
             actor=request.user,
             parent=parent,
@@ -398,14 +320,16 @@ class GridAdmin(DraggableMPTTAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
+            events = list(selectors.grid_history(grid=obj, limit=100))
+            names = names_in_scope(request.user, events)
             context["grid_events"] = [
                 {
                     "at": event.at,
                     "kind": event.get_kind_display(),
-                    "actor": str(event.actor) if event.actor else _t("系统"),
-                    "detail": describe_event(event),
+                    "actor": str(event.actor) if event.actor else gettext("系统"),
+                    "detail": "；".join(describe_event(event, names=names)) or "—",
                 }
-                for event in selectors.grid_history(grid=obj, limit=100)
+                for event in events
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
@@ -440,24 +364,24 @@ class GridAdmin(DraggableMPTTAdmin):
         """
         position = request.POST.get("position")
         if position not in CHILD_POSITIONS + SIBLING_POSITIONS:
-            self.message_user(request, _t("无法识别的拖动指令。"), messages.ERROR)
+            self.message_user(request, gettext("无法识别的拖动指令。"), messages.ERROR)
             return HttpResponseBadRequest("FAIL, unknown instruction.")
         try:
             cut_item = Grid.objects.restrict(request.user, CHANGE).get(pk=request.POST.get("cut_item"))
             pasted_on = Grid.objects.restrict(request.user, VIEW).select_related("parent").get(pk=request.POST.get("pasted_on"))
         except (Grid.DoesNotExist, TypeError, ValueError):
-            self.message_user(request, _t("要移动的网格不存在或不在您的管辖范围内。"), messages.ERROR)
+            self.message_user(request, gettext("要移动的网格不存在或不在您的管辖范围内。"), messages.ERROR)
             return HttpResponseNotFound("FAIL, invalid objects.")
         target = pasted_on if position in CHILD_POSITIONS else pasted_on.parent
         if target is None:
-            self.message_user(request, _t("市级根节点旁不能放置网格。"), messages.ERROR)
+            self.message_user(request, gettext("市级根节点旁不能放置网格。"), messages.ERROR)
             return HttpResponseBadRequest("FAIL, invalid move.")
         if not self._in_scope(request, target, ADD):
             self.message_user(request, not_in_scope(target.code), messages.ERROR)
             return HttpResponseNotFound("FAIL, invalid objects.")
         if target.pk == cut_item.parent_id:
             self.message_user(
-                request, _t("同一上级下的网格按编码排列，不能调整先后；如需迁移，请拖到另一上级之下。"), messages.WARNING
+                request, gettext("同一上级下的网格按编码排列，不能调整先后；如需迁移，请拖到另一上级之下。"), messages.WARNING
             )
             return HttpResponse("OK, unchanged.")
         try:
@@ -465,7 +389,7 @@ class GridAdmin(DraggableMPTTAdmin):
         except ValidationError as error:
             self.message_user(request, f"{cut_item}：{refusal_text(error)}", messages.ERROR)
             return HttpResponseBadRequest("FAIL, invalid move.")
-        self.message_user(request, _t("%(grid)s 已迁移到 %(parent)s 之下。") % {"grid": cut_item, "parent": target})
+        self.message_user(request, gettext("%(grid)s 已迁移到 %(parent)s 之下。") % {"grid": cut_item, "parent": target})
         return HttpResponse("OK, moved.")
 
     # --- actions with a confirmation page ---------------------------------------------------
@@ -539,10 +463,10 @@ class GridAdmin(DraggableMPTTAdmin):
             target_scope=ADD,
             operation=lambda grid, target: services.grid_move(actor=request.user, grid=grid, new_parent=target),
             texts={
-                "done": _t("已迁移 %(n)d 个网格到 %(target)s 之下：%(codes)s"),
-                "title": _t("迁移网格"),
-                "intro": _t("以下网格将连同其下级迁到新的上级之下："),
-                "submit": _t("确认迁移"),
+                "done": gettext("已迁移 %(n)d 个网格到 %(target)s 之下：%(codes)s"),
+                "title": gettext("迁移网格"),
+                "intro": gettext("以下网格将连同其下级迁到新的上级之下："),
+                "submit": gettext("确认迁移"),
             },
         )
 
@@ -557,10 +481,10 @@ class GridAdmin(DraggableMPTTAdmin):
             target_scope=CHANGE,
             operation=lambda grid, target: services.grid_merge(actor=request.user, source=grid, target=target),
             texts={
-                "done": _t("已将 %(n)d 个网格并入 %(target)s：%(codes)s"),
-                "title": _t("合并网格"),
-                "intro": _t("以下网格将并入同一层级的另一网格，并入后撤销："),
-                "submit": _t("确认合并"),
+                "done": gettext("已将 %(n)d 个网格并入 %(target)s：%(codes)s"),
+                "title": gettext("合并网格"),
+                "intro": gettext("以下网格将并入同一层级的另一网格，并入后撤销："),
+                "submit": gettext("确认合并"),
             },
         )
 
@@ -568,7 +492,7 @@ class GridAdmin(DraggableMPTTAdmin):
     def split(self, request, queryset):
         grids = list(queryset)
         if len(grids) != 1:
-            self.message_user(request, _t("拆分一次只能选择一个网格。"), messages.ERROR)
+            self.message_user(request, gettext("拆分一次只能选择一个网格。"), messages.ERROR)
             return None
         grid = grids[0]
         if not self._in_scope(request, grid, CHANGE):
@@ -593,7 +517,7 @@ class GridAdmin(DraggableMPTTAdmin):
                 else:
                     self.message_user(
                         request,
-                        _t("已从 %(grid)s 拆分出 %(new)s，迁入下级 %(n)d 个。")
+                        gettext("已从 %(grid)s 拆分出 %(new)s，迁入下级 %(n)d 个。")
                         % {"grid": grid, "new": created, "n": len(part.children)},
                         messages.SUCCESS,
                     )
@@ -602,10 +526,10 @@ class GridAdmin(DraggableMPTTAdmin):
             request,
             grids,
             action="split",
-            title=_t("拆分网格"),
+            title=gettext("拆分网格"),
             form=form,
-            intro=_t("将在同一上级下新建一个同级网格，并把勾选的下级迁入新网格；原网格保留其余下级和全部记录："),
-            submit_label=_t("确认拆分"),
+            intro=gettext("将在同一上级下新建一个同级网格，并把勾选的下级迁入新网格；原网格保留其余下级和全部记录："),
+            submit_label=gettext("确认拆分"),
         )
 
     @admin.action(description=_("撤销"), permissions=["change"])
@@ -618,14 +542,14 @@ class GridAdmin(DraggableMPTTAdmin):
             done = self._apply_each(
                 request, grids, lambda grid: services.grid_retire(actor=request.user, grid=grid, reason=reason)
             )
-            self._report_done(request, _t("已撤销 %(n)d 个网格：%(codes)s"), done)
+            self._report_done(request, gettext("已撤销 %(n)d 个网格：%(codes)s"), done)
             return None
         return self._confirmation(
             request,
             grids,
             action="retire",
-            title=_t("撤销网格"),
+            title=gettext("撤销网格"),
             form=form,
-            intro=_t("以下网格将被撤销：保留历史和业务记录，不再登记新记录，编码不再使用。"),
-            submit_label=_t("确认撤销"),
+            intro=gettext("以下网格将被撤销：保留历史和业务记录，不再登记新记录，编码不再使用。"),
+            submit_label=gettext("确认撤销"),
         )

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, View
@@ -24,7 +25,7 @@ from kaili.scope import ADD, CHANGE, user_can
 class GridImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("网格文件（CSV 或 XLSX）"),
-        help_text=gettext_lazy("表头：%(header)s") % {"header": ",".join(EXPORT_HEADER)},
+        help_text=format_lazy("{}{}", gettext_lazy("表头："), ",".join(EXPORT_HEADER)),
     )
 
     def clean_file(self):
@@ -34,6 +35,14 @@ class GridImportForm(forms.Form):
         if upload.size > MAX_FILE_BYTES:
             raise forms.ValidationError(_("文件超过 %(mb)d MB。") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
         return upload
+
+
+def progress_of(upload: GridImport) -> dict:
+    """The task's last report, its phase in the reader's language (the worker stores the msgid)."""
+    progress = dict(CachedProgress.read(upload.progress_key) or {})
+    if progress.get("phase"):
+        progress["phase"] = _(progress["phase"])
+    return progress
 
 
 class ImportAccessMixin(LoginRequiredMixin):
@@ -74,7 +83,7 @@ class GridImportDetailView(ImportAccessMixin, DetailView):
         upload = self.object
         confirmed = GridImport.objects.filter(confirms=upload).order_by("-id").first()
         return super().get_context_data(
-            progress=CachedProgress.read(upload.progress_key) or {},
+            progress=progress_of(upload),
             confirmed=confirmed,
             error_count=upload.summary.get("errors", len(upload.errors)),
             can_confirm=upload.dry_run and upload.status == GridImport.Status.VALID and confirmed is None,
@@ -85,7 +94,7 @@ class GridImportDetailView(ImportAccessMixin, DetailView):
 class GridImportProgressView(ImportAccessMixin, View):
     def get(self, request, pk):
         upload = get_object_or_404(self.uploads().only("id", "status", "summary", "created_by", "created_at"), pk=pk)
-        progress = CachedProgress.read(upload.progress_key) or {}
+        progress = progress_of(upload)
         return JsonResponse(
             {
                 "status": upload.status,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from grids.exports import EXPORT_HEADER
 from grids.integrity import rebuild_tree_columns
@@ -43,7 +44,8 @@ HEADER_ALIASES = {
 }
 
 # phases as the command's progress bar and the page show them
-READING, CHECKING, WRITING, REBUILDING = _("读取"), _("校验"), _("写入"), _("重建树")
+# Lazy: evaluated when reported, in the language active then (the page translates the stored text).
+READING, CHECKING, WRITING, REBUILDING = gettext_lazy("读取"), gettext_lazy("校验"), gettext_lazy("写入"), gettext_lazy("重建树")
 
 
 class GridFileError(ValueError):

@@ -54,7 +54,7 @@ class CachedProgress:
         if (phase, percent) == self._last:
             return
         self._last = (phase, percent)
-        cache.set(self.key, {"phase": phase, "done": done, "total": total, "percent": percent}, self.timeout)
+        cache.set(self.key, {"phase": str(phase), "done": done, "total": total, "percent": percent}, self.timeout)
 
     @staticmethod
     def read(key: str) -> dict | None:
