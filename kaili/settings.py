@@ -193,6 +193,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind" field; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "GridKindEnum": "grids.models.GridKind",
+        "GridEventKindEnum": "grids.models.GridEvent.Kind",
+    },
 }
 
 # Celery: a real broker when configured, otherwise tasks run eagerly in-process.

@@ -20,3 +20,10 @@ def test_errors_share_one_shape(api, tree):
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid" and set(error["fields"]) == {"username", "password"}
+
+
+def test_schema_generates_without_warnings(tmp_path):
+    """Unresolved names and enum collisions show as warnings; deploy checks treat them as errors."""
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "schema.yml"))
