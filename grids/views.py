@@ -90,6 +90,9 @@ class GridTreeView(ScopedViewMixin, TemplateView):
         else:
             top_nodes = list(grid_roots(user=user))
             map_node, map_nodes = None, top_nodes
+            if len(top_nodes) == 1:  # one granted node: draw it with its children, as ?code= would
+                root = top_nodes[0]
+                map_node, map_nodes = _map_feature(root), list(grid_children(user=user, grid=root))
         map_children = [_map_feature(c) for c in map_nodes if c.boundary and not c.is_retired]
         has_map = bool((map_node and map_node["boundary"]) or map_children)
         context.update(

@@ -18,6 +18,8 @@
   var MIN_HEIGHT = 160;
   var MAX_HEIGHT = 400;
   var PADDING = 8;
+  var LABEL_SIZE = 11; // viewBox units; the SVG scales with the page
+  var MIN_LABEL_SIZE = 6;
 
   var data = JSON.parse(dataElement.textContent);
   var treeUrl = figure.dataset.treeUrl;
@@ -128,6 +130,20 @@
     ];
   }
 
+  /* Children's names mostly repeat their parent's ("新华社区第1网格" under 新华社区): drop it. */
+  function shortName(name) {
+    var parent = nodeShape && nodeShape.name;
+    return parent && name.indexOf(parent) === 0 && name.length > parent.length ? name.slice(parent.length) : name;
+  }
+
+  function projectedWidth(shape) {
+    var xs = [];
+    polygons(shape.boundary).forEach(function (polygon) {
+      (polygon[0] || []).forEach(function (point) { xs.push(project(point)[0]); });
+    });
+    return xs.length ? Math.max.apply(null, xs) - Math.min.apply(null, xs) : 0;
+  }
+
   var svg = svgElement("svg", {
     viewBox: "0 0 " + WIDTH + " " + height,
     role: "group",
@@ -153,9 +169,13 @@
       })
     );
     svg.appendChild(link);
+    var text = shortName(child.name);
+    var size = Math.min(LABEL_SIZE, (0.9 * projectedWidth(child)) / text.length);
+    if (size < MIN_LABEL_SIZE) return; // too small to read: the title and the list below name it
     var at = labelPoint(child);
     var label = svgElement("text", { x: at[0].toFixed(1), y: at[1].toFixed(1), class: "grid-map-label" });
-    label.textContent = child.name;
+    label.style.fontSize = size.toFixed(1) + "px";
+    label.textContent = text;
     labels.appendChild(label);
   });
   // Names above every shape, and out of the way of taps (pointer-events: none in the CSS).
