@@ -82,11 +82,13 @@ class GridImportDetailView(ImportAccessMixin, DetailView):
     def get_context_data(self, **kwargs):
         upload = self.object
         confirmed = GridImport.objects.filter(confirms=upload).order_by("-id").first()
+        changes = sum(upload.summary.get(key, 0) for key in ("created", "updated", "moved"))
         return super().get_context_data(
             progress=progress_of(upload),
             confirmed=confirmed,
             error_count=upload.summary.get("errors", len(upload.errors)),
-            can_confirm=upload.dry_run and upload.status == GridImport.Status.VALID and confirmed is None,
+            can_confirm=upload.dry_run and upload.status == GridImport.Status.VALID and confirmed is None and changes > 0,
+            nothing_to_do=upload.status == GridImport.Status.VALID and changes == 0,
             **kwargs,
         )
 

@@ -297,3 +297,10 @@ def test_a_real_worker_runs_the_uploaded_import(client, tree, live_celery):  # n
     record.refresh_from_db()
     assert record.status == GridImport.Status.VALID and record.summary["created"] == 1
     assert client.get(reverse("grids:import-progress", args=[record.pk])).json()["percent"] == 100
+
+
+def test_a_file_that_changes_nothing_offers_no_confirm(client, sysadmin, tree, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, grids_to_csv(Grid.objects.all()).decode("utf-8-sig"))
+    page = client.get(response.url).content.decode()
+    assert "没有需要导入的变更" in page and "确认导入" not in page
