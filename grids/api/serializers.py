@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from grids.history import describe_event
 from grids.models import AreaType, Grid, GridEvent, GridKind
 
 
@@ -80,7 +81,11 @@ class GridAncestorSerializer(serializers.ModelSerializer):
 class GridEventSerializer(serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    text = serializers.SerializerMethodField(help_text=_("事件经过（文字）"))
 
     class Meta:
         model = GridEvent
-        fields = ["kind", "kind_display", "at", "actor", "detail"]
+        fields = ["kind", "kind_display", "at", "actor", "detail", "text"]
+
+    def get_text(self, event) -> list[str]:
+        return describe_event(event, names=self.context.get("names", {}))

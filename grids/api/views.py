@@ -10,6 +10,7 @@ from grids import selectors, services
 from grids.api import serializers as s
 from grids.exports import EXPORT_FORMATS, XLSX_CONTENT_TYPE, grid_export_response
 from grids.filtersets import GridFilterSet
+from grids.history import names_in_scope
 from grids.models import Grid
 from kaili.api.base import ScopedReadOnlyViewSet
 from kaili.api.errors import error_response
@@ -113,7 +114,9 @@ class GridViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destr
     @action(detail=True, methods=["get"])
     def history(self, request, code=None):
         """Created, renamed, moved from where, merged into what, split, retired."""
-        return Response(s.GridEventSerializer(selectors.grid_history(grid=self.get_object(), limit=500), many=True).data)
+        events = list(selectors.grid_history(grid=self.get_object(), limit=500))
+        names = names_in_scope(request.user, events)
+        return Response(s.GridEventSerializer(events, many=True, context={"names": names}).data)
 
     @extend_schema(request=s.GridMoveSerializer, responses=s.GridSerializer)
     @action(detail=True, methods=["post"])

@@ -69,6 +69,7 @@ def test_history_tells_where_a_node_came_from(api, tree, city_admin):
     history = api.get(f"/api/grids/{tree.zone_b.code}/history/").json()
     assert [h["kind"] for h in history] == ["moved", "created"]
     assert history[0]["detail"]["from"] == tree.t1.code and history[0]["actor"] == "city_admin"
+    assert history[0]["text"] == ["从 大十字街道（522601001） 迁至 三棵树镇（522601101）"]
 
 
 def test_admin_creates_with_a_given_or_allocated_code(api, tree, town_admin):
