@@ -137,3 +137,13 @@ def test_children_query_count_does_not_grow_with_children(api, tree, city_admin,
     with django_assert_max_num_queries(8):
         response = api.get(f"/api/grids/{tree.grid_a.code}/children/")
     assert response.json()["count"] == 11
+
+
+def test_under_follows_the_tree_not_the_code_prefix(api, tree, city_admin):
+    api.force_authenticate(city_admin)
+    grid_merge(actor=None, source=tree.zone_c, target=tree.zone_a)  # zone C (a T2 code) now hangs under zone A
+    under_a = codes(api.get("/api/grids/", {"under": tree.zone_a.code, "include_retired": "1"}))
+    assert under_a == sorted([tree.zone_a.code, tree.grid_a.code, tree.unit_a.code, tree.zone_c.code, tree.grid_c.code])
+    exported = api.get("/api/grids/export/", {"under": tree.zone_a.code}).content.decode("utf-8-sig")
+    assert tree.grid_c.code in exported and tree.zone_b.code not in exported
+    assert codes(api.get("/api/grids/", {"under": "522601999999"})) == []
