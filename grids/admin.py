@@ -26,7 +26,7 @@ from mptt.admin import DraggableMPTTAdmin
 
 from grids import selectors, services
 from grids.history import describe_event, names_in_scope
-from grids.models import KINDS_WITH_AREA_TYPE, PARENT_KIND, Grid, GridKind
+from grids.models import CHILD_KIND, KINDS_WITH_AREA_TYPE, Grid, GridKind
 from kaili.scope import ADD, CHANGE, DELETE, VIEW, user_can
 
 # The attributes a node's change form edits; its code, kind and place change only through
@@ -65,7 +65,7 @@ class ServiceRefused(Exception):
 def child_kind(parent: Grid | None) -> str:
     if parent is None:
         return GridKind.CITY
-    kind = next((kind for kind, above in PARENT_KIND.items() if above == parent.kind), None)
+    kind = CHILD_KIND.get(parent.kind)
     if kind is None:
         raise ValidationError({"kind": gettext("三级网格（十户联防）之下不能再建下级网格。")})
     return kind
@@ -239,7 +239,7 @@ class GridAdmin(DraggableMPTTAdmin):
         return cache[key]
 
     def _node_in_scope(self, request, code: str, action: str) -> Grid | None:
-        return Grid.objects.restrict(request.user, action).filter(code=(code or "").strip()).first()
+        return selectors.grid_in_scope(user=request.user, code=code, action=action)
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and user_can(request.user, Grid, ADD)

@@ -27,7 +27,7 @@ from grids.services import lock_tree
 from kaili.audit import audit_record
 from kaili.models import AuditAction
 from kaili.progress import no_progress
-from kaili.scope import ADD, CHANGE, EVERYTHING, permission_for, reachable_ranges
+from kaili.scope import ADD, CHANGE, scope_predicate
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 KIND_ORDER = [GridKind.CITY, GridKind.TOWN, GridKind.ZONE, GridKind.GRID, GridKind.UNIT]
@@ -215,12 +215,6 @@ def _existing_nodes() -> dict[str, _Existing]:
     }
 
 
-def _in(ranges, node: _Existing) -> bool:
-    if ranges is EVERYTHING:
-        return True
-    return any(r.tree_id == node.tree_id and r.lft <= node.lft <= r.rght for r in ranges)
-
-
 def _check_fields(row: GridRow, errors: list[RowError]) -> bool:
     """Per-row checks that need no other row; returns whether the row can be planned."""
     before = len(errors)
@@ -278,10 +272,9 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
     plan = ImportPlan(rows=len(rows))
     errors = plan.errors
     existing = _existing_nodes()
-    change_ranges = add_ranges = EVERYTHING
+    may_change = may_add_under = lambda node: True  # the command line: whoever runs it owns the tree
     if user is not None:
-        change_ranges = reachable_ranges(user, permission_for(Grid, CHANGE))
-        add_ranges = reachable_ranges(user, permission_for(Grid, ADD))
+        may_change, may_add_under = scope_predicate(user, Grid, CHANGE), scope_predicate(user, Grid, ADD)
 
     by_code: dict[str, GridRow] = {}
     first_line: dict[str, int] = {}
@@ -316,7 +309,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
         while code and code not in existing and code in by_code and code not in seen:
             seen.add(code)
             code = by_code[code].parent_code
-        return code in existing and _in(add_ranges, existing[code])
+        return code in existing and may_add_under(existing[code])
 
     for index, row in enumerate(checked, start=1):
         if index % PROGRESS_STEP == 0:
@@ -345,7 +338,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
             if current.retired:
                 bad("code", _("网格 %(code)s 已撤销，不能再修改。") % {"code": row.code})
                 continue
-            if not _in(change_ranges, current):
+            if not may_change(current):
                 bad("code", _("网格 %(code)s 不在您的管辖范围内。") % {"code": row.code})
                 continue
         parent_kind = kind_of(row.parent_code) if row.parent_code else None
@@ -389,7 +382,7 @@ def plan_import(rows: list[GridRow], *, user=None, progress=no_progress) -> Impo
                 continue
             if (
                 user is not None
-                and not (target is not None and _in(add_ranges, target))
+                and not (target is not None and may_add_under(target))
                 and not (target is None and new_node_reaches_scope(row))
             ):
                 bad("parent_code", _("新上级不在您的管辖范围内。"))

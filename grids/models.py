@@ -36,6 +36,7 @@ PARENT_KIND = {
     GridKind.GRID: GridKind.ZONE,
     GridKind.UNIT: GridKind.GRID,
 }
+CHILD_KIND = {parent: kind for kind, parent in PARENT_KIND.items() if parent is not None}
 CODE_LENGTH = {
     GridKind.CITY: 6,
     GridKind.TOWN: 9,

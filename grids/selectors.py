@@ -45,6 +45,11 @@ def grid_children(*, user, grid: Grid, action: str = VIEW, include_retired: bool
     return with_subtree_totals(children.select_related("parent", "merged_into")).order_by("code")
 
 
+def grid_in_scope(*, user, code: str, action: str) -> Grid | None:
+    """The node with ``code`` if the user may do ``action`` there; None when missing or out of scope alike."""
+    return Grid.objects.restrict(user, action).filter(code=(code or "").strip()).first()
+
+
 def grid_path(*, grid: Grid):
     """The node's ancestors from the city down (names only are shown: the path is not a record)."""
     return grid.get_ancestors().order_by("lft")

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from grids.models import (
+    CHILD_KIND,
     CODE_LENGTH,
     PARENT_KIND,
     AreaType,
@@ -86,7 +87,7 @@ def _refuse_wrong_parent_kind(kind: str, parent: Grid | None) -> None:
 
 def grid_next_code(*, parent: Grid, kind: str | None = None, area_type: str = "") -> str:
     """The next unused child code under ``parent``: never a code used before (retired codes stay taken)."""
-    kind = kind or next(k for k, p in PARENT_KIND.items() if p == parent.kind)
+    kind = kind or CHILD_KIND[parent.kind]
     length = CODE_LENGTH[kind]
     width = length - CODE_LENGTH[parent.kind]
     start = ZONE_SEQUENCE_START.get(area_type, 1) if kind == GridKind.ZONE else 1

@@ -11,7 +11,7 @@ from grids.history import describe_event, names_in_scope
 from grids.models import Grid
 from grids.selectors import grid_ancestor_paths, grid_children, grid_history, grid_path, grid_roots, with_subtree_totals
 from kaili.mixins import ScopedViewMixin
-from kaili.scope import EVERYTHING, EXPORT, VIEW, NodeRange, permission_for, reachable_ranges, user_can
+from kaili.scope import EXPORT, VIEW, scope_predicate, user_can
 
 # The tree page's search shows this many matches; past that the user narrows the query.
 TREE_SEARCH_LIMIT = 20
@@ -40,17 +40,9 @@ class GridListView(ScopedViewMixin, ListView):
         return context
 
 
-def _scope_check(user):
-    """A test "is this node inside the user's view scope?" that costs no query (ranges are cached)."""
-    ranges = reachable_ranges(user, permission_for(Grid, VIEW))
-    if ranges is EVERYTHING:
-        return lambda grid: True
-    return lambda grid: any(r.contains(NodeRange(grid.tree_id, grid.lft, grid.rght)) for r in ranges)
-
-
 def _breadcrumbs(user, ancestors) -> list[dict]:
     """Ancestors as crumbs: every name is shown, only nodes in scope are links (others would 404)."""
-    in_scope = _scope_check(user)
+    in_scope = scope_predicate(user, Grid, VIEW)
     return [{"code": a.code, "name": a.name, "in_scope": in_scope(a)} for a in ancestors]
 
 
@@ -160,7 +152,7 @@ class GridDetailView(ScopedViewMixin, DetailView):
         context.update(
             children=grid_children(user=user, grid=grid),
             crumbs=_breadcrumbs(user, grid_path(grid=grid)),
-            merged_into_in_scope=grid.merged_into_id is not None and _scope_check(user)(grid.merged_into),
+            merged_into_in_scope=grid.merged_into_id is not None and scope_predicate(user, Grid, VIEW)(grid.merged_into),
             events=[{"event": event, "lines": describe_event(event, names=names)} for event in events],
         )
         return context

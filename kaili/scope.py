@@ -116,6 +116,15 @@ def scope_filter(ranges: list[NodeRange] | Everything, grid_path: str) -> Q:
     return condition
 
 
+def scope_predicate(user, model: type[models.Model], action: str):
+    """``node -> bool``: whether a node (anything with ``tree_id`` and ``lft``, as just read
+    from the database) lies in the user's scope for ``action`` on ``model``. No query per node."""
+    ranges = reachable_ranges(user, permission_for(model, action))
+    if isinstance(ranges, Everything):
+        return lambda node: True
+    return lambda node: any(r.tree_id == node.tree_id and r.lft <= node.lft <= r.rght for r in ranges)
+
+
 def permission_for(model: type[models.Model], action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 

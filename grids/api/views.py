@@ -54,7 +54,7 @@ class GridViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.Destr
         return queryset if self.detail else super().filter_queryset(queryset)
 
     def _node_in_scope(self, code: str, action: str, field: str) -> Grid:
-        node = Grid.objects.restrict(self.request.user, action).filter(code=code).first()
+        node = selectors.grid_in_scope(user=self.request.user, code=code, action=action)
         if node is None:
             raise ValidationError({field: [_("网格 %(code)s 不存在或不在您的管辖范围内。") % {"code": code}]})
         return node

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from grids.exports import EXPORT_FORMATS
+from grids.filtersets import GridFilterSet
 from grids.models import Grid
 
 
@@ -15,14 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--under", help="只导出该编码的网格及其下级")
 
     def handle(self, *args, file, include_retired, under, **options):
-        grids = Grid.objects.all()
-        if not include_retired:
-            grids = grids.active()
-        if under:
-            root = Grid.objects.filter(code=under).first()
-            if root is None:
-                raise CommandError(f"网格编码不存在：{under}")
-            grids = grids.filter(tree_id=root.tree_id, lft__gte=root.lft, lft__lte=root.rght)
+        if under and not Grid.objects.filter(code=under).exists():
+            raise CommandError(f"网格编码不存在：{under}")
+        filters = {"under": under or "", **({"include_retired": "true"} if include_retired else {})}
+        grids = GridFilterSet(filters, queryset=Grid.objects.all()).qs
         file_format = Path(file).suffix.lower().lstrip(".") if file else "csv"
         if file_format not in EXPORT_FORMATS:
             raise CommandError("文件扩展名须为 .csv 或 .xlsx。")
