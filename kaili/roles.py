@@ -33,16 +33,59 @@ class Role:
     requires_two_factor: bool = False
 
 
+REGISTRY_VIEW = ("populations.view_household", "populations.view_person")
+REGISTRY_EDIT = (
+    *REGISTRY_VIEW,
+    "populations.add_household",
+    "populations.change_household",
+    "populations.add_person",
+    "populations.change_person",
+)
+REGISTRY_EXPORT = ("populations.export_household", "populations.export_person")
+# Which programmes' enrollments a holder sees is narrowed further in
+# populations.models.EnrollmentQuerySet.restrict (an officer's own programmes, a grid
+# worker's left-behind people, a responsible team's own people).
+PROGRAMME_WORK = (
+    "populations.view_enrollment",
+    "populations.add_enrollment",
+    "populations.change_enrollment",
+    "populations.export_enrollment",
+    "populations.count_enrollment",
+    "populations.view_visit",
+    "populations.add_visit",
+    "populations.view_placement",
+    "populations.add_placement",
+    "populations.change_placement",
+    "populations.view_facility",
+)
+
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
-        Role(GRID_WORKER, _("网格员"), ("grids.view_grid",)),
-        Role(UNIT_HEAD, _("十户长"), ("grids.view_grid",)),
-        Role(CENTRE_STAFF, _("综治中心工作人员"), ("grids.view_grid", "grids.export_grid")),
+        Role(
+            GRID_WORKER,
+            _("网格员"),
+            ("grids.view_grid", *REGISTRY_EDIT, "populations.view_enrollment", "populations.view_visit", "populations.add_visit"),
+        ),
+        Role(UNIT_HEAD, _("十户长"), ("grids.view_grid", *REGISTRY_VIEW)),
+        Role(
+            CENTRE_STAFF,
+            _("综治中心工作人员"),
+            ("grids.view_grid", "grids.export_grid", *REGISTRY_VIEW, *REGISTRY_EXPORT, "populations.count_enrollment"),
+        ),
         Role(MEDIATOR, _("调解员"), ("grids.view_grid",)),
-        Role(PROGRAMME_OFFICER, _("专干"), ("grids.view_grid",)),
-        Role(LEADER, _("领导"), ("grids.view_grid", "grids.export_grid"), requires_two_factor=True),
-        Role(DEPARTMENT, _("部门（接口）"), ("grids.view_grid", "grids.export_grid")),
+        Role(
+            PROGRAMME_OFFICER,
+            _("专干"),
+            ("grids.view_grid", *REGISTRY_VIEW, "populations.export_person", *PROGRAMME_WORK),
+        ),
+        Role(
+            LEADER,
+            _("领导"),
+            ("grids.view_grid", "grids.export_grid", "populations.count_enrollment"),
+            requires_two_factor=True,
+        ),
+        Role(DEPARTMENT, _("部门（接口）"), ("grids.view_grid", "grids.export_grid", *REGISTRY_EDIT, *REGISTRY_EXPORT)),
         Role(
             SYSTEM_ADMIN,
             _("系统管理员"),
@@ -55,6 +98,15 @@ ROLES: dict[str, Role] = {
                 "kaili.view_user",
                 "kaili.add_user",
                 "kaili.change_user",
+                *REGISTRY_EDIT,
+                "populations.view_facility",
+                "populations.add_facility",
+                "populations.change_facility",
+                "populations.view_schedulerule",
+                "populations.change_schedulerule",
+                "populations.view_programmeofficer",
+                "populations.add_programmeofficer",
+                "populations.delete_programmeofficer",
             ),
             requires_two_factor=True,
         ),

@@ -72,6 +72,13 @@ def _role_grants(user) -> dict[str, list[NodeRange]]:
     return cached
 
 
+def role_permissions(user) -> dict[str, set[str]]:
+    """role name -> the permissions ("app.codename") that role gives; cached on the user."""
+    if user is None or not user.is_authenticated:
+        return {}
+    return _role_permissions(user)
+
+
 def forget_cached_scope(user) -> None:
     for attr in ("_kaili_role_perms", "_kaili_role_grants", "_kaili_roles"):
         user.__dict__.pop(attr, None)
@@ -154,3 +161,17 @@ def reachable_nodes(user, action: str = VIEW):
     from grids.models import Grid
 
     return Grid.objects.restrict(user, action)
+
+
+def role_ranges(user, role_name: str) -> list[NodeRange] | Everything:
+    """The subtrees on which ``user`` holds ``role_name`` (for rules that depend on the role
+    itself, not only on its permissions, such as "a grid worker sees left-behind people")."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return EVERYTHING
+    from kaili.roles import user_role_names
+
+    if role_name not in user_role_names(user):
+        return []
+    return list(_role_grants(user).get(role_name, ()))

@@ -24,6 +24,14 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def _derive_key(secret: str, purpose: str) -> str:
+    """A Fernet-shaped key derived from a secret (development only; production sets its own)."""
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(f"{purpose}:{secret}".encode()).digest()).decode()
+
+
 PRODUCTION = os.environ.get("KAILI_ENV", "development") == "production"
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
 
@@ -216,6 +224,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.
 AUDIT_CHAIN_KEY = os.environ.get("KAILI_AUDIT_KEY", SECRET_KEY)
+
+# Sensitive personal fields (kaili/crypto.py): Fernet keys, newest first (rotation), and
+# the key of the exact-match search hashes. Development derives both from SECRET_KEY.
+KAILI_FIELD_KEYS = env_list("KAILI_FIELD_KEYS") or [_derive_key(SECRET_KEY, "field-encryption")]
+KAILI_LOOKUP_KEY = os.environ.get("KAILI_LOOKUP_KEY") or _derive_key(SECRET_KEY, "field-lookup")
 
 # Long tasks report progress through the cache, so web and worker processes must share it:
 # Redis when the broker is Redis (or KAILI_CACHE_URL says where), in-process memory otherwise.

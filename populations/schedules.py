@@ -1,0 +1,191 @@
+"""Follow-up, visit and test schedules (DOMAIN.md, "Programme rules") and visit forms.
+
+The frequencies are rows of ``ScheduleRule`` that an admin edits; ``DEFAULT_RULES`` seeds
+them. An enrollment's next due date is its last visit of the scheduled kind (or its start)
+plus the interval of the rule matching its key: risk level, programme year or supervision
+level.
+"""
+
+import calendar
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from populations.models import (
+    Enrollment,
+    Programme,
+    ScheduleBasis,
+    ScheduleRule,
+    SupervisionLevel,
+    VisitKind,
+)
+
+# (programme, basis, key_from, key_to, visit kind, months, days, why)
+DEFAULT_RULES = [
+    (Programme.MENTAL_HEALTH, ScheduleBasis.LEVEL, 0, 0, VisitKind.FOLLOW_UP, 3, 0, "病情稳定（0级）：每3个月随访1次"),
+    (Programme.MENTAL_HEALTH, ScheduleBasis.LEVEL, 1, 2, VisitKind.FOLLOW_UP, 0, 14, "基本稳定（1-2级）：2周内再次随访"),
+    (Programme.MENTAL_HEALTH, ScheduleBasis.LEVEL, 3, 5, VisitKind.FOLLOW_UP, 0, 14, "不稳定（3-5级）：转诊并在2周内随访"),
+    (Programme.CORRECTION, ScheduleBasis.SUPERVISION, 1, 1, VisitKind.VISIT, 0, 7, "严管：每周走访或报到1次"),
+    (Programme.CORRECTION, ScheduleBasis.SUPERVISION, 2, 2, VisitKind.VISIT, 1, 0, "普管：每月走访或报到1次"),
+    (Programme.RELEASED, ScheduleBasis.LEVEL, 3, 3, VisitKind.VISIT, 1, 0, "高风险：每月帮教走访1次"),
+    (Programme.RELEASED, ScheduleBasis.LEVEL, 0, 2, VisitKind.VISIT, 3, 0, "中低风险：每季度帮教走访1次"),
+    (Programme.DRUG_REHAB, ScheduleBasis.YEAR, 1, 1, VisitKind.DRUG_TEST, 1, 0, "第1年：每月尿检1次"),
+    (Programme.DRUG_REHAB, ScheduleBasis.YEAR, 2, 2, VisitKind.DRUG_TEST, 2, 0, "第2年：每2个月尿检1次"),
+    (Programme.DRUG_REHAB, ScheduleBasis.YEAR, 3, 99, VisitKind.DRUG_TEST, 3, 0, "第3年起：每3个月尿检1次"),
+    (Programme.YOUTH, ScheduleBasis.ANY, 0, 0, VisitKind.VISIT, 1, 0, "每月帮扶走访1次"),
+    (Programme.LEFT_BEHIND, ScheduleBasis.LEVEL, 3, 3, VisitKind.VISIT, 1, 0, "困难较大：每月走访1次"),
+    (Programme.LEFT_BEHIND, ScheduleBasis.LEVEL, 0, 2, VisitKind.VISIT, 3, 0, "一般：每季度走访1次"),
+]
+
+DUE_SOON_DAYS = 7
+
+
+def seed_schedule_rules() -> int:
+    """Create the default rules for programmes that have none; returns rows created."""
+    have = set(ScheduleRule.objects.values_list("programme", flat=True))
+    rows = [
+        ScheduleRule(
+            programme=programme,
+            basis=basis,
+            key_from=key_from,
+            key_to=key_to,
+            visit_kind=kind,
+            interval_months=months,
+            interval_days=days,
+            note=note,
+        )
+        for programme, basis, key_from, key_to, kind, months, days, note in DEFAULT_RULES
+        if programme not in have
+    ]
+    ScheduleRule.objects.bulk_create(rows)
+    return len(rows)
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def programme_year(started_on: datetime.date, on: datetime.date) -> int:
+    """1 during the first twelve months after ``started_on``, 2 in the next twelve, ..."""
+    year = 1
+    while add_months(started_on, 12 * year) <= on:
+        year += 1
+    return year
+
+
+def schedule_key(enrollment: Enrollment, basis: str, on: datetime.date) -> int:
+    if basis == ScheduleBasis.LEVEL:
+        return enrollment.level
+    if basis == ScheduleBasis.YEAR:
+        return programme_year(enrollment.started_on, on)
+    if basis == ScheduleBasis.SUPERVISION:
+        correction = getattr(enrollment, "correction", None)
+        strict = correction is not None and correction.supervision_level == SupervisionLevel.STRICT
+        return 1 if strict else 2
+    return 0
+
+
+class RuleBook:
+    """The schedule rules, read once, for computing many enrollments' due dates."""
+
+    def __init__(self, rules=None):
+        self.by_programme: dict[str, list[ScheduleRule]] = {}
+        for rule in rules if rules is not None else ScheduleRule.objects.all():
+            self.by_programme.setdefault(rule.programme, []).append(rule)
+
+    def rule_for(self, enrollment: Enrollment, on: datetime.date) -> ScheduleRule | None:
+        for rule in self.by_programme.get(enrollment.programme, ()):
+            if rule.key_from <= schedule_key(enrollment, rule.basis, on) <= rule.key_to:
+                return rule
+        return None
+
+    def scheduled_kinds(self, programme: str) -> set[str]:
+        return {rule.visit_kind for rule in self.by_programme.get(programme, ())}
+
+    def next_due(self, enrollment: Enrollment, last_visit_on: datetime.date | None) -> datetime.date | None:
+        """The date the next scheduled visit falls due, or None when no rule applies."""
+        since = last_visit_on or enrollment.started_on
+        rule = self.rule_for(enrollment, since)
+        if rule is None:
+            return None
+        due = add_months(since, rule.interval_months) + datetime.timedelta(days=rule.interval_days)
+        return due
+
+
+def due_state(next_due_on: datetime.date | None, today: datetime.date) -> str:
+    """ "overdue", "due" (within a week) or "" for an enrollment's next due date."""
+    if next_due_on is None:
+        return ""
+    if next_due_on < today:
+        return "overdue"
+    if next_due_on <= today + datetime.timedelta(days=DUE_SOON_DAYS):
+        return "due"
+    return ""
+
+
+# --- visit forms ------------------------------------------------------------------------
+
+GOOD_FAIR_POOR = {"good": gettext_lazy("良好"), "fair": gettext_lazy("一般"), "poor": gettext_lazy("较差")}
+
+# The mental-health follow-up form (2018 work norm for severe mental disorders, annex).
+MENTAL_HEALTH_FOLLOW_UP = {
+    "insight": {
+        "complete": gettext_lazy("自知力完全"),
+        "partial": gettext_lazy("自知力不全"),
+        "none": gettext_lazy("自知力缺失"),
+    },
+    "sleep": GOOD_FAIR_POOR,
+    "diet": GOOD_FAIR_POOR,
+    "social_function": GOOD_FAIR_POOR,
+    "medication": {"regular": gettext_lazy("规律服药"), "intermittent": gettext_lazy("间断服药"), "none": gettext_lazy("不服药")},
+    "effect": {
+        "cured": gettext_lazy("痊愈"),
+        "improved": gettext_lazy("好转"),
+        "unchanged": gettext_lazy("无变化"),
+        "worse": gettext_lazy("加重"),
+    },
+}
+MENTAL_HEALTH_FLAGS = {
+    "risky_behaviours": gettext_lazy("危险行为"),
+    "confined": gettext_lazy("关锁"),
+    "hospitalised": gettext_lazy("住院"),
+    "referred": gettext_lazy("转诊"),
+}
+DRUG_TEST_RESULTS = {"negative": gettext_lazy("阴性"), "positive": gettext_lazy("阳性"), "refused": gettext_lazy("拒检")}
+
+
+def clean_visit(*, programme: str, kind: str, level, result: str, hours, details: dict) -> dict:
+    """Check a visit's programme-specific fields; return the cleaned ``details``.
+
+    Raises ``ValidationError`` keyed by field.
+    """
+    details = dict(details or {})
+    errors = {}
+    if kind == VisitKind.FOLLOW_UP and programme == Programme.MENTAL_HEALTH:
+        if level is None or not 0 <= int(level) <= 5:
+            errors["level"] = _("随访须评估危险性等级（0-5 级）。")
+        for field, choices in MENTAL_HEALTH_FOLLOW_UP.items():
+            value = details.get(field)
+            if value in (None, ""):
+                errors[f"details.{field}"] = _("随访表须填写该项。")
+            elif value not in choices:
+                errors[f"details.{field}"] = _("“%(value)s”不是可选值（%(choices)s）。") % {
+                    "value": value,
+                    "choices": "、".join(choices),
+                }
+        for flag in MENTAL_HEALTH_FLAGS:
+            if flag in details and not isinstance(details[flag], bool):
+                errors[f"details.{flag}"] = _("应为是或否。")
+    elif level is not None and programme != Programme.MENTAL_HEALTH and not 0 <= int(level) <= 3:
+        errors["level"] = _("等级应为 0-3。")
+    if kind == VisitKind.DRUG_TEST and result not in DRUG_TEST_RESULTS:
+        errors["result"] = _("尿检结果须为阴性、阳性或拒检。")
+    if kind in (VisitKind.LABOUR, VisitKind.STUDY) and (hours is None or hours <= 0):
+        errors["hours"] = _("请填写时数。")
+    if errors:
+        raise ValidationError(errors)
+    return details

@@ -1,0 +1,118 @@
+"""Read paths of the registry and the programmes, all through the grid scope."""
+
+import datetime
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from kaili import roles
+from kaili.scope import VIEW, Everything, reachable_ranges, role_ranges
+from populations.models import (
+    Enrollment,
+    EnrollmentStatus,
+    Household,
+    Person,
+    Programme,
+    ProgrammeOfficer,
+)
+from populations.schedules import DUE_SOON_DAYS
+
+
+def officer_programmes(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_kaili_programmes", None)
+    if cached is None:
+        cached = set(ProgrammeOfficer.objects.filter(user=user).values_list("programme", flat=True))
+        user._kaili_programmes = cached
+    return cached
+
+
+def _covers(ranges, unit) -> bool:
+    if isinstance(ranges, Everything):
+        return True
+    return any(r.tree_id == unit.tree_id and r.lft <= unit.lft <= r.rght for r in ranges)
+
+
+def person_is_responsible(user, person: Person) -> bool:
+    """Whether ``user`` is among the person's responsible staff: on the responsible team of
+    one of their active enrollments, or the officer of one of those programmes where the
+    person lives. Only they see identity and phone numbers unmasked."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if not _covers(reachable_ranges(user, "populations.view_person"), person.unit):
+        return False
+    active = Enrollment.objects.filter(person=person, status=EnrollmentStatus.ACTIVE)
+    if active.filter(team=user).exists():
+        return True
+    duties = officer_programmes(user)
+    if duties and _covers(role_ranges(user, roles.PROGRAMME_OFFICER), person.unit):
+        return active.filter(programme__in=duties).exists()
+    return False
+
+
+def households_for(user, action: str = VIEW):
+    return Household.objects.restrict(user, action).select_related("unit", "head")
+
+
+def persons_for(user, action: str = VIEW):
+    return Person.objects.restrict(user, action).select_related("household", "unit")
+
+
+def person_search(queryset, query: str):
+    """A name fragment, or an exact identity / phone number (through their keyed hashes)."""
+    query = (query or "").strip()
+    if not query:
+        return queryset
+    compact = query.replace(" ", "").upper()
+    if len(compact) == 18 and compact[:17].isdigit():
+        return queryset.with_identity_number(compact)
+    if compact.isdigit() and len(compact) in (11, 12):
+        return queryset.with_phone(compact)
+    return queryset.filter(name__contains=query)
+
+
+def enrollments_for(user, action: str = VIEW):
+    return Enrollment.objects.restrict(user, action).select_related("person", "person__unit", "person__household")
+
+
+def visible_enrollments_of(user, person: Person):
+    return Enrollment.objects.restrict(user, VIEW).filter(person=person).order_by("-status", "-started_on")
+
+
+def worklist(user, *, today: datetime.date | None = None, within_days: int = DUE_SOON_DAYS):
+    """The active enrollments a user may see whose next visit is due within ``within_days``
+    or overdue, earliest first."""
+    today = today or timezone.localdate()
+    return (
+        enrollments_for(user)
+        .filter(status=EnrollmentStatus.ACTIVE, next_due_on__lte=today + datetime.timedelta(days=within_days))
+        .order_by("next_due_on", "pk")
+    )
+
+
+def programme_counts(user, node) -> dict:
+    """Counts (no names) of active enrollments per programme under ``node``, and per child
+    of ``node``, for leaders: ``{"total": {programme: n}, "children": [(child, {programme: n})]}``."""
+    from grids.models import Grid
+
+    ranges = reachable_ranges(user, "populations.count_enrollment")
+    if not _covers(ranges, node):
+        return {"total": {}, "children": []}
+    active = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
+    under = Q(person__unit__tree_id=node.tree_id, person__unit__lft__gte=node.lft, person__unit__lft__lte=node.rght)
+    total = dict(active.filter(under).values_list("programme").annotate(n=Count("pk")).values_list("programme", "n"))
+    children = list(Grid.objects.filter(parent=node).order_by("code"))
+    per_child = {child.pk: {} for child in children}
+    if children:
+        # One pass: each enrollment's unit falls in exactly one child's interval.
+        bounds = sorted((child.lft, child.rght, child.pk) for child in children)
+        rows = active.filter(under).values_list("person__unit__lft", "programme").annotate(n=Count("pk"))
+        for lft, programme, n in rows:
+            for low, high, pk in bounds:
+                if low <= lft <= high:
+                    per_child[pk][programme] = per_child[pk].get(programme, 0) + n
+                    break
+    return {"total": total, "children": [(child, per_child[child.pk]) for child in children], "programmes": Programme}

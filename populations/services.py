@@ -1,0 +1,639 @@
+"""Writes to the registry and the programmes: one function per operation, each validating,
+locking what it changes, writing and auditing in one transaction."""
+
+import datetime
+import re
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from grids.models import Grid, GridKind
+from grids.services import require_open_node
+from kaili.audit import audit_record
+from kaili.models import AuditAction
+from populations.identity import ETHNICITIES, normalise_identity_number, parse_identity_number
+from populations.models import (
+    DETAIL_MODELS,
+    Enrollment,
+    EnrollmentStatus,
+    ExitReason,
+    Facility,
+    Household,
+    Person,
+    Placement,
+    Programme,
+    Registration,
+    Relation,
+    Residence,
+    Visit,
+    VisitKind,
+)
+from populations.schedules import RuleBook, clean_visit, due_state
+from populations.selectors import person_is_responsible
+
+PHONE_SHAPE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+ETHNICITY_CODES = {code for code, _name in ETHNICITIES}
+
+
+# --- households -------------------------------------------------------------------------
+
+
+def _require_unit(unit: Grid, field: str = "unit") -> None:
+    if unit.kind != GridKind.UNIT:
+        raise ValidationError(
+            {
+                field: _("住户只能登记在十户联防单元（三级网格）下，“%(name)s”是%(kind)s。")
+                % {"name": unit.name, "kind": unit.get_kind_display()}
+            }
+        )
+    require_open_node(unit)
+
+
+def household_next_number(unit: Grid) -> str:
+    """The unit's code plus the next three-digit sequence (never reused)."""
+    last = Household.objects.filter(unit=unit, number__startswith=unit.code).aggregate(last=Max("number"))["last"]
+    sequence = int(last[len(unit.code) :]) + 1 if last else 1
+    if sequence > 999:
+        raise ValidationError({"number": _("单元 %(code)s 的户编号已用完。") % {"code": unit.code}})
+    return f"{unit.code}{sequence:03d}"
+
+
+def _clean_choice(value: str, choices, field: str, errors: dict) -> None:
+    if value not in {choice for choice, _label in choices}:
+        errors[field] = _("“%(value)s”不是有效选项。") % {"value": value}
+
+
+@transaction.atomic
+def household_create(
+    *, actor, unit: Grid, address: str, doorplate: str = "", registration: str = Registration.REGISTERED, number: str = ""
+) -> Household:
+    _require_unit(unit)
+    errors = {}
+    if not address.strip():
+        errors["address"] = _("请填写住址。")
+    _clean_choice(registration, Registration.choices, "registration", errors)
+    if errors:
+        raise ValidationError(errors)
+    # One unit's numbering at a time, so two workers registering at once get distinct numbers.
+    Grid.objects.select_for_update().filter(pk=unit.pk).first()
+    if number:
+        if not number.startswith(unit.code) or len(number) != len(unit.code) + 3 or not number.isdigit():
+            raise ValidationError({"number": _("户编号应为单元编码 %(code)s 加三位序号。") % {"code": unit.code}})
+        if Household.objects.filter(number=number).exists():
+            raise ValidationError({"number": _("户编号 %(number)s 已存在。") % {"number": number}})
+    household = Household.objects.create(
+        number=number or household_next_number(unit),
+        unit=unit,
+        address=address.strip(),
+        doorplate=doorplate.strip(),
+        registration=registration,
+    )
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=household, changes={"unit": unit.code})
+    return household
+
+
+@transaction.atomic
+def household_update(*, actor, household: Household, **fields) -> Household:
+    """Change address, doorplate, registration, or the unit (the members move with it)."""
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    allowed = {"address", "doorplate", "registration", "unit"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: _("该字段不能修改。") for name in unknown})
+    errors = {}
+    if "address" in fields and not fields["address"].strip():
+        errors["address"] = _("请填写住址。")
+    if "registration" in fields:
+        _clean_choice(fields["registration"], Registration.choices, "registration", errors)
+    if errors:
+        raise ValidationError(errors)
+    changes = {}
+    new_unit = fields.pop("unit", None)
+    if new_unit is not None and new_unit.pk != household.unit_id:
+        _require_unit(new_unit)
+        changes["unit"] = [household.unit.code, new_unit.code]
+        household.unit = new_unit
+        household.members.update(unit=new_unit)
+    for name, value in fields.items():
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(household, name) != value:
+            changes[name] = [getattr(household, name), value]
+            setattr(household, name, value)
+    if changes:
+        household.save()
+        audit_record(actor=actor, action=AuditAction.UPDATE, obj=household, changes=changes)
+    return household
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+def _clean_person_fields(fields: dict, errors: dict) -> None:
+    if "name" in fields and not (fields["name"] or "").strip():
+        errors["name"] = _("请填写姓名。")
+    if "ethnicity" in fields and fields["ethnicity"] not in ETHNICITY_CODES:
+        errors["ethnicity"] = _("民族代码“%(value)s”不在 GB/T 3304 代码表中。") % {"value": fields["ethnicity"]}
+    if "relation" in fields:
+        _clean_choice(fields["relation"], Relation.choices, "relation", errors)
+    if "residence" in fields:
+        _clean_choice(fields["residence"], Residence.choices, "residence", errors)
+    phone = (fields.get("phone") or "").strip()
+    if phone and not PHONE_SHAPE.match(phone):
+        errors["phone"] = _("电话号码格式不正确：手机号为 11 位数字，座机为区号加号码。")
+
+
+def _apply_identity_number(person: Person, value: str, errors: dict) -> None:
+    value = normalise_identity_number(value)
+    try:
+        person.birth_date, person.sex = parse_identity_number(value)
+    except ValidationError as error:
+        errors["identity_number"] = error.messages[0]
+        return
+    duplicate = Person.objects.with_identity_number(value).exclude(pk=person.pk)
+    if duplicate.exists():
+        errors["identity_number"] = _("身份证号已登记，不能重复登记。")
+        return
+    person.set_identity_number(value)
+
+
+def _save_person(person: Person) -> None:
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError as error:
+        # Two registrations of one identity number at once: the unique hash decides.
+        if "id_number_hash" in str(error):
+            raise ValidationError({"identity_number": _("身份证号已登记，不能重复登记。")}) from None
+        raise
+
+
+def _take_headship(household: Household, person: Person) -> None:
+    if person.relation == Relation.HEAD and household.head_id != person.pk:
+        household.head = person
+        household.save(update_fields=["head", "updated_at"])
+
+
+@transaction.atomic
+def person_create(
+    *,
+    actor,
+    household: Household,
+    name: str,
+    identity_number: str,
+    ethnicity: str = "01",
+    phone: str = "",
+    relation: str = Relation.OTHER,
+    residence: str = Residence.REGISTERED,
+    occupation: str = "",
+    notes: str = "",
+) -> Person:
+    household = Household.objects.select_for_update().select_related("unit").get(pk=household.pk)
+    require_open_node(household.unit)
+    fields = {"name": name, "ethnicity": ethnicity, "phone": phone, "relation": relation, "residence": residence}
+    errors: dict = {}
+    _clean_person_fields(fields, errors)
+    person = Person(
+        household=household,
+        unit=household.unit,
+        name=name.strip(),
+        ethnicity=ethnicity,
+        relation=relation,
+        residence=residence,
+        occupation=occupation.strip(),
+        notes=notes.strip(),
+    )
+    _apply_identity_number(person, identity_number, errors)
+    if errors:
+        raise ValidationError(errors)
+    person.set_phone(phone.strip())
+    _save_person(person)
+    _take_headship(household, person)
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=person, changes={"household": household.number})
+    return person
+
+
+PERSON_FIELDS = {"name", "identity_number", "ethnicity", "phone", "relation", "residence", "occupation", "notes", "household"}
+
+
+@transaction.atomic
+def person_update(*, actor, person: Person, **fields) -> Person:
+    unknown = set(fields) - PERSON_FIELDS
+    if unknown:
+        raise ValidationError({name: _("该字段不能修改。") for name in unknown})
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    errors: dict = {}
+    _clean_person_fields(fields, errors)
+    changes: dict = {}
+    if "identity_number" in fields:
+        value = normalise_identity_number(fields.pop("identity_number"))
+        if value != person.identity_number:
+            _apply_identity_number(person, value, errors)
+            changes["identity_number"] = "（已修改，密文存储）"
+    if "phone" in fields:
+        phone = (fields.pop("phone") or "").strip()
+        if phone != person.phone:
+            person.set_phone(phone)
+            changes["phone"] = "（已修改，密文存储）"
+    household = fields.pop("household", None)
+    if household is not None and household.pk != person.household_id:
+        require_open_node(household.unit)
+        changes["household"] = [person.household.number, household.number]
+        person.household, person.unit = household, household.unit
+    if errors:
+        raise ValidationError(errors)
+    for name, value in fields.items():
+        value = value.strip() if isinstance(value, str) else value
+        if getattr(person, name) != value:
+            changes[name] = [getattr(person, name), value]
+            setattr(person, name, value)
+    if changes:
+        _save_person(person)
+        _take_headship(person.household, person)
+        audit_record(actor=actor, action=AuditAction.UPDATE, obj=person, changes=changes)
+    return person
+
+
+def person_reveal(*, actor, person: Person, reason: str = "") -> dict:
+    """The clear identity and phone numbers, for the person's responsible staff only.
+
+    Every call writes an audit row (PIPL art. 51; DOMAIN.md, "Privacy"); a refusal is
+    audited too, as denied.
+    """
+    from kaili.models import AuditOutcome
+
+    if not person_is_responsible(actor, person):
+        audit_record(actor=actor, action=AuditAction.READ_SENSITIVE, obj=person, outcome=AuditOutcome.DENIED)
+        raise PermissionDenied(_("您不是该人员的责任人员，不能查看完整身份证号和电话。"))
+    audit_record(
+        actor=actor,
+        action=AuditAction.READ_SENSITIVE,
+        obj=person,
+        changes={"fields": ["identity_number", "phone"], "reason": reason},
+    )
+    return {"identity_number": person.identity_number, "phone": person.phone}
+
+
+# --- enrollments ------------------------------------------------------------------------
+
+
+def _level_range(programme: str) -> range:
+    return range(0, 6) if programme == Programme.MENTAL_HEALTH else range(0, 4)
+
+
+def _clean_detail(programme: str, enrollment: Enrollment, details: dict, existing=None):
+    model = DETAIL_MODELS[programme]
+    record = existing or model(enrollment=enrollment)
+    editable = {field.name for field in model._meta.concrete_fields} - {"id", "enrollment"}
+    errors = {}
+    for name, value in (details or {}).items():
+        field_name = name.removesuffix("_id") if name.endswith("_id") else name
+        if field_name not in editable:
+            errors[f"details.{name}"] = _("“%(name)s”不是%(programme)s档案的字段。") % {
+                "name": name,
+                "programme": Programme(programme).label,
+            }
+            continue
+        setattr(record, name, value)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        record.full_clean(exclude=["enrollment"])
+    except ValidationError as error:
+        raise ValidationError({f"details.{field}": messages for field, messages in error.message_dict.items()}) from None
+    return record
+
+
+def _check_enrollment_fields(programme: str, level, started_on, planned_end_on, errors: dict) -> None:
+    if programme not in Programme.values:
+        errors["programme"] = _("“%(value)s”不是六大工程之一。") % {"value": programme}
+        return
+    if level is not None and int(level) not in _level_range(programme):
+        top = _level_range(programme)[-1]
+        errors["level"] = _("%(programme)s的等级应为 0-%(top)d。") % {"programme": Programme(programme).label, "top": top}
+    if started_on and started_on > timezone.localdate():
+        errors["started_on"] = _("纳入日期不能晚于今天。")
+    if started_on and planned_end_on and planned_end_on < started_on:
+        errors["planned_end_on"] = _("计划结束日期不能早于纳入日期。")
+
+
+def _derived_dates(programme: str, started_on, planned_end_on, record):
+    if planned_end_on is None and programme == Programme.DRUG_REHAB:
+        from populations.schedules import add_months
+
+        return add_months(started_on, 12 * (record.period_years or 3))
+    if planned_end_on is None and programme == Programme.CORRECTION:
+        return record.correction_end
+    return planned_end_on
+
+
+def refresh_schedule(enrollment: Enrollment, *, rules: RuleBook | None = None, today=None, save: bool = True) -> Enrollment:
+    """Recompute the next due date and the overdue flag from the last scheduled visit."""
+    rules = rules or RuleBook()
+    today = today or timezone.localdate()
+    kinds = rules.scheduled_kinds(enrollment.programme)
+    last = enrollment.visits.filter(kind__in=kinds).aggregate(last=Max("visited_on"))["last"] if enrollment.pk else None
+    enrollment.last_visit_on = last
+    if enrollment.status == EnrollmentStatus.ACTIVE:
+        enrollment.next_due_on = rules.next_due(enrollment, last)
+        enrollment.overdue = due_state(enrollment.next_due_on, today) == "overdue"
+    else:
+        enrollment.next_due_on, enrollment.overdue = None, False
+    if save:
+        enrollment.save(update_fields=["last_visit_on", "next_due_on", "overdue", "updated_at"])
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_create(
+    *,
+    actor,
+    person: Person,
+    programme: str,
+    started_on: datetime.date,
+    level: int = 0,
+    attention: str = "normal",
+    planned_end_on: datetime.date | None = None,
+    team=(),
+    details: dict | None = None,
+) -> Enrollment:
+    person = Person.objects.select_for_update().select_related("unit").get(pk=person.pk)
+    require_open_node(person.unit)
+    errors: dict = {}
+    _check_enrollment_fields(programme, level, started_on, planned_end_on, errors)
+    if not errors and Enrollment.objects.filter(person=person, programme=programme, status=EnrollmentStatus.ACTIVE).exists():
+        errors["programme"] = _("%(name)s已在%(programme)s在册，不能重复纳入。") % {
+            "name": person.name,
+            "programme": Programme(programme).label,
+        }
+    if errors:
+        raise ValidationError(errors)
+    enrollment = Enrollment(person=person, programme=programme, started_on=started_on, level=int(level or 0), attention=attention)
+    record = _clean_detail(programme, enrollment, details or {})
+    enrollment.planned_end_on = _derived_dates(programme, started_on, planned_end_on, record)
+    try:
+        enrollment.full_clean(exclude=["person", "team"])
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from None
+    enrollment.save()
+    record.enrollment = enrollment
+    record.save()
+    if team:
+        enrollment.team.set(team)
+    refresh_schedule(enrollment)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=enrollment,
+        object_repr=f"{Programme(programme).label} · {person.id_number_masked}",
+        changes={"programme": programme, "level": enrollment.level},
+    )
+    return enrollment
+
+
+ENROLLMENT_FIELDS = {"level", "attention", "planned_end_on", "team", "details"}
+
+
+@transaction.atomic
+def enrollment_update(*, actor, enrollment: Enrollment, **fields) -> Enrollment:
+    unknown = set(fields) - ENROLLMENT_FIELDS
+    if unknown:
+        raise ValidationError({name: _("该字段不能修改。") for name in unknown})
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(_("已退出的人员不能修改，请重新纳入。"))
+    errors: dict = {}
+    _check_enrollment_fields(
+        enrollment.programme, fields.get("level"), enrollment.started_on, fields.get("planned_end_on"), errors
+    )
+    if errors:
+        raise ValidationError(errors)
+    changes = {}
+    for name in ("level", "attention", "planned_end_on"):
+        if name in fields and getattr(enrollment, name) != fields[name]:
+            changes[name] = [getattr(enrollment, name), fields[name]]
+            setattr(enrollment, name, fields[name])
+    if "details" in fields:
+        model = DETAIL_MODELS[enrollment.programme]
+        existing = model.objects.filter(enrollment=enrollment).first()
+        record = _clean_detail(enrollment.programme, enrollment, fields["details"], existing)
+        record.save()
+        changes["details"] = sorted(fields["details"])
+    if "team" in fields:
+        enrollment.team.set(fields["team"])
+        changes["team"] = sorted(user.get_username() for user in fields["team"])
+    enrollment.save()
+    refresh_schedule(enrollment)
+    if changes:
+        audit_record(actor=actor, action=AuditAction.UPDATE, obj=enrollment, changes=changes)
+    return enrollment
+
+
+@transaction.atomic
+def enrollment_exit(*, actor, enrollment: Enrollment, exited_on: datetime.date, reason: str, note: str = "") -> Enrollment:
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    errors = {}
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(_("该人员已于 %(date)s 退出。") % {"date": enrollment.exited_on})
+    if reason not in ExitReason.values:
+        errors["exit_reason"] = _("请选择退出原因。")
+    if reason == ExitReason.OTHER and not note.strip():
+        errors["exit_note"] = _("退出原因为“其他”时须说明。")
+    if exited_on < enrollment.started_on:
+        errors["exited_on"] = _("退出日期不能早于纳入日期。")
+    if exited_on > timezone.localdate():
+        errors["exited_on"] = _("退出日期不能晚于今天。")
+    if errors:
+        raise ValidationError(errors)
+    enrollment.status, enrollment.exited_on = EnrollmentStatus.EXITED, exited_on
+    enrollment.exit_reason, enrollment.exit_note = reason, note.strip()
+    enrollment.next_due_on, enrollment.overdue = None, False
+    enrollment.save()
+    ended = Placement.objects.filter(enrollment=enrollment, ended_on__isnull=True).update(ended_on=exited_on)
+    audit_record(
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        obj=enrollment,
+        changes={"status": ["active", "exited"], "reason": reason, "placements_ended": ended},
+    )
+    return enrollment
+
+
+# --- visits -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def visit_record(
+    *,
+    actor,
+    enrollment: Enrollment,
+    kind: str,
+    visited_on: datetime.date,
+    mode: str = "home",
+    level: int | None = None,
+    result: str = "",
+    hours: Decimal | None = None,
+    details: dict | None = None,
+    note: str = "",
+) -> Visit:
+    """Record a follow-up, visit, check-in or test; a mental-health follow-up's risk
+    assessment becomes the enrollment's level, and the next due date follows."""
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    errors = {}
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(_("该人员已退出，不能再记录走访。"))
+    if kind not in VisitKind.values:
+        errors["kind"] = _("“%(value)s”不是有效的走访类型。") % {"value": kind}
+    if visited_on > timezone.localdate():
+        errors["visited_on"] = _("走访日期不能晚于今天。")
+    elif visited_on < enrollment.started_on:
+        errors["visited_on"] = _("走访日期不能早于纳入日期 %(date)s。") % {"date": enrollment.started_on}
+    if errors:
+        raise ValidationError(errors)
+    details = clean_visit(programme=enrollment.programme, kind=kind, level=level, result=result, hours=hours, details=details)
+    visit = Visit(
+        enrollment=enrollment,
+        kind=kind,
+        visited_on=visited_on,
+        mode=mode,
+        level=level,
+        result=result,
+        hours=hours,
+        details=details,
+        note=note.strip(),
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    try:
+        visit.full_clean(exclude=["enrollment", "recorded_by"])
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from None
+    visit.save()
+    if enrollment.programme == Programme.MENTAL_HEALTH and kind == VisitKind.FOLLOW_UP and level is not None:
+        latest = enrollment.visits.filter(kind=VisitKind.FOLLOW_UP).order_by("-visited_on", "-id").first()
+        if latest.pk == visit.pk:
+            enrollment.level = int(level)
+            enrollment.save(update_fields=["level", "updated_at"])
+    refresh_schedule(enrollment)
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=visit, changes={"enrollment": enrollment.pk, "kind": kind})
+    return visit
+
+
+# --- facilities and placements ----------------------------------------------------------
+
+
+@transaction.atomic
+def facility_create(*, actor, grid: Grid, kind: str, name: str, capacity: int, address: str = "") -> Facility:
+    require_open_node(grid)
+    facility = Facility(grid=grid, kind=kind, name=name.strip(), capacity=capacity, address=address.strip())
+    try:
+        facility.full_clean()
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from None
+    facility.save()
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=facility, changes={"kind": kind, "capacity": capacity})
+    return facility
+
+
+@transaction.atomic
+def facility_update(*, actor, facility: Facility, **fields) -> Facility:
+    facility = Facility.objects.select_for_update().get(pk=facility.pk)
+    if "capacity" in fields:
+        occupied = facility.placements.filter(ended_on__isnull=True).count()
+        if fields["capacity"] < occupied:
+            raise ValidationError({"capacity": _("容量不能小于当前在用的 %(n)d 个名额。") % {"n": occupied}})
+    changes = {}
+    for name, value in fields.items():
+        if name not in {"name", "capacity", "address", "kind"}:
+            raise ValidationError({name: _("该字段不能修改。")})
+        if getattr(facility, name) != value:
+            changes[name] = [getattr(facility, name), value]
+            setattr(facility, name, value)
+    facility.full_clean()
+    facility.save()
+    if changes:
+        audit_record(actor=actor, action=AuditAction.UPDATE, obj=facility, changes=changes)
+    return facility
+
+
+@transaction.atomic
+def placement_start(*, actor, enrollment: Enrollment, facility: Facility, started_on: datetime.date, note: str = "") -> Placement:
+    """Place an enrolled person in a facility; refused when the facility is full."""
+    # The facility row lock serialises placements, so two at once cannot both take the last place.
+    facility = Facility.objects.select_for_update().get(pk=facility.pk)
+    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    if enrollment.status != EnrollmentStatus.ACTIVE:
+        raise ValidationError(_("该人员已退出，不能安置。"))
+    if facility.retired_at is not None:
+        raise ValidationError({"facility": _("%(name)s已停用。") % {"name": facility.name}})
+    if started_on < enrollment.started_on:
+        raise ValidationError({"started_on": _("开始日期不能早于纳入日期。")})
+    if facility.placements.filter(enrollment=enrollment, ended_on__isnull=True).exists():
+        raise ValidationError({"facility": _("该人员已在%(name)s。") % {"name": facility.name}})
+    occupied = facility.placements.filter(ended_on__isnull=True).count()
+    if occupied >= facility.capacity:
+        raise ValidationError(
+            {
+                "facility": _("%(name)s已满（容量 %(capacity)d，在用 %(occupied)d），不能再安置。")
+                % {"name": facility.name, "capacity": facility.capacity, "occupied": occupied}
+            }
+        )
+    placement = Placement.objects.create(enrollment=enrollment, facility=facility, started_on=started_on, note=note.strip())
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=placement, changes={"facility": facility.pk})
+    return placement
+
+
+@transaction.atomic
+def placement_end(*, actor, placement: Placement, ended_on: datetime.date, note: str = "") -> Placement:
+    placement = Placement.objects.select_for_update().get(pk=placement.pk)
+    if placement.ended_on is not None:
+        raise ValidationError(_("该安置已于 %(date)s 结束。") % {"date": placement.ended_on})
+    if ended_on < placement.started_on:
+        raise ValidationError({"ended_on": _("结束日期不能早于开始日期。")})
+    placement.ended_on = ended_on
+    if note:
+        placement.note = note.strip()
+    placement.save()
+    audit_record(actor=actor, action=AuditAction.TRANSITION, obj=placement, changes={"ended_on": ended_on})
+    return placement
+
+
+# --- daily schedule refresh (Celery beat) -----------------------------------------------
+
+
+def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) -> dict:
+    """Recompute every active enrollment's next due date and overdue flag (idempotent)."""
+    today = today or timezone.localdate()
+    rules = RuleBook()
+    last_visits = {}
+    kinds_by_programme = {programme: rules.scheduled_kinds(programme) for programme in Programme.values}
+    for enrollment_id, programme, kind, last in (
+        Visit.objects.filter(enrollment__status=EnrollmentStatus.ACTIVE)
+        .values_list("enrollment_id", "enrollment__programme", "kind")
+        .annotate(last=Max("visited_on"))
+    ):
+        if kind in kinds_by_programme[programme]:
+            last_visits[enrollment_id] = max(last, last_visits.get(enrollment_id, last))
+    changed = overdue = 0
+    queryset = Enrollment.objects.active().select_related("correction").order_by("pk")
+    batch = []
+    for done, enrollment in enumerate(queryset.iterator(chunk_size=batch_size), start=1):
+        before = (enrollment.next_due_on, enrollment.overdue, enrollment.last_visit_on)
+        enrollment.last_visit_on = last_visits.get(enrollment.pk)
+        enrollment.next_due_on = rules.next_due(enrollment, enrollment.last_visit_on)
+        enrollment.overdue = due_state(enrollment.next_due_on, today) == "overdue"
+        overdue += enrollment.overdue
+        if before != (enrollment.next_due_on, enrollment.overdue, enrollment.last_visit_on):
+            batch.append(enrollment)
+        if len(batch) >= batch_size:
+            Enrollment.objects.bulk_update(batch, ["next_due_on", "overdue", "last_visit_on"])
+            changed += len(batch)
+            batch = []
+        if progress:
+            progress(done)
+    if batch:
+        Enrollment.objects.bulk_update(batch, ["next_due_on", "overdue", "last_visit_on"])
+        changed += len(batch)
+    return {"changed": changed, "overdue": overdue}
