@@ -220,6 +220,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {"task": "kaili.tasks.audit_verify_task", "schedule": crontab(hour=2, minute=30)},
+    "populations-due-visits-daily": {"task": "populations.tasks.refresh_due_visits", "schedule": crontab(hour=1, minute=0)},
 }
 
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.

@@ -16,6 +16,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(api_router.urls)),
     path("", include("grids.api.urls")),
+    path("", include("populations.api.urls")),
 ]
 
 urlpatterns = [
@@ -36,6 +37,7 @@ urlpatterns = [
     path("audit/export/", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify_now, name="audit-verify"),
     path("grids/", include("grids.urls")),
+    path("populations/", include("populations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),

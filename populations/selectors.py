@@ -2,11 +2,11 @@
 
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
 from kaili import roles
-from kaili.scope import VIEW, Everything, reachable_ranges, role_ranges
+from kaili.scope import VIEW, Everything, reachable_ranges, role_ranges, scope_filter
 from populations.models import (
     Enrollment,
     EnrollmentStatus,
@@ -34,23 +34,31 @@ def _covers(ranges, unit) -> bool:
     return any(r.tree_id == unit.tree_id and r.lft <= unit.lft <= r.rght for r in ranges)
 
 
-def person_is_responsible(user, person: Person) -> bool:
-    """Whether ``user`` is among the person's responsible staff: on the responsible team of
-    one of their active enrollments, or the officer of one of those programmes where the
-    person lives. Only they see identity and phone numbers unmasked."""
+def responsible_condition(user) -> Q:
+    """The condition on people for whom ``user`` is responsible staff: on the responsible
+    team of one of their active enrollments, or the officer of one of those programmes
+    where the person lives (and always within the user's registry scope). Only they see
+    identity and phone numbers unmasked."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
+        return Q(pk__in=[])
     if user.is_superuser:
-        return True
-    if not _covers(reachable_ranges(user, "populations.view_person"), person.unit):
-        return False
-    active = Enrollment.objects.filter(person=person, status=EnrollmentStatus.ACTIVE)
-    if active.filter(team=user).exists():
-        return True
+        return Q()
+    active = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
+    responsible = Q(pk__in=active.filter(team=user).values("person_id"))
     duties = officer_programmes(user)
-    if duties and _covers(role_ranges(user, roles.PROGRAMME_OFFICER), person.unit):
-        return active.filter(programme__in=duties).exists()
-    return False
+    if duties:
+        officer_scope = scope_filter(role_ranges(user, roles.PROGRAMME_OFFICER), "person__unit")
+        responsible |= Q(pk__in=active.filter(officer_scope, programme__in=duties).values("person_id"))
+    return responsible & scope_filter(reachable_ranges(user, "populations.view_person"), "unit")
+
+
+def person_is_responsible(user, person: Person) -> bool:
+    return Person.objects.filter(responsible_condition(user), pk=person.pk).exists()
+
+
+def with_responsibility(queryset, user):
+    """Annotate each person with ``responsible`` (may this user see them unmasked)."""
+    return queryset.annotate(responsible=ExpressionWrapper(responsible_condition(user), output_field=BooleanField()))
 
 
 def households_for(user, action: str = VIEW):

@@ -1,0 +1,11 @@
+"""Daily work of the programmes: who is due a visit, who is overdue."""
+
+from celery import shared_task
+
+from populations.services import refresh_all_schedules
+
+
+@shared_task(name="populations.tasks.refresh_due_visits", autoretry_for=(Exception,), retry_backoff=60, max_retries=3)
+def refresh_due_visits() -> dict:
+    """Recompute every active enrollment's next due date and overdue flag (idempotent)."""
+    return refresh_all_schedules()
