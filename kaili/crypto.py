@@ -16,6 +16,13 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 
+# The encrypted columns of every app, each with its search-hash column, for key rotation:
+# model label -> ((encrypted column, hash column), ...). Apps add theirs here.
+ENCRYPTED_COLUMNS = {
+    "populations.person": (("id_number_encrypted", "id_number_hash"), ("phone_encrypted", "phone_hash")),
+}
+
+
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])

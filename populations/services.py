@@ -618,6 +618,7 @@ def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) 
             last_visits[enrollment_id] = max(last, last_visits.get(enrollment_id, last))
     changed = overdue = 0
     queryset = Enrollment.objects.active().select_related("correction").order_by("pk")
+    total = queryset.count() if progress else 0
     batch = []
     for done, enrollment in enumerate(queryset.iterator(chunk_size=batch_size), start=1):
         before = (enrollment.next_due_on, enrollment.overdue, enrollment.last_visit_on)
@@ -632,7 +633,7 @@ def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) 
             changed += len(batch)
             batch = []
         if progress:
-            progress(done)
+            progress(_("计算走访到期"), done, total)
     if batch:
         Enrollment.objects.bulk_update(batch, ["next_due_on", "overdue", "last_visit_on"])
         changed += len(batch)
