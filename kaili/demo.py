@@ -28,6 +28,8 @@ DEMO_USERS = (
     DemoUser("centre", "龙玉兰（综治中心）", roles.CENTRE_STAFF, ("522601001",)),
     DemoUser("mediator", "潘志刚（调解员）", roles.MEDIATOR, ("522601001",)),
     DemoUser("officer", "李红（禁毒专干）", roles.PROGRAMME_OFFICER, ("522601001001",)),
+    DemoUser("officer_justice", "石建国（司法所矫正专干）", roles.PROGRAMME_OFFICER, ("522601001",)),
+    DemoUser("officer_care", "吴金花（关爱专干）", roles.PROGRAMME_OFFICER, ("522601001001",)),
     DemoUser("leader_city", "王书记（市领导）", roles.LEADER, ("522601",)),
     DemoUser("leader_town", "刘主任（街道领导）", roles.LEADER, ("522601001",)),
     DemoUser("dept_police", "市公安局（接口）", roles.DEPARTMENT, ("522601",)),

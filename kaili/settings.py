@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GridKindEnum": "grids.models.GridKind",
         "GridEventKindEnum": "grids.models.GridEvent.Kind",
+        "VisitKindEnum": "populations.models.VisitKind",
+        "VisitModeEnum": "populations.models.VisitMode",
+        "FacilityKindEnum": "populations.models.FacilityKind",
+        "EnrollmentStatusEnum": "populations.models.EnrollmentStatus",
     },
 }
 

@@ -55,7 +55,8 @@ def _require_unit(unit: Grid, field: str = "unit") -> None:
 
 def household_next_number(unit: Grid) -> str:
     """The unit's code plus the next three-digit sequence (never reused)."""
-    last = Household.objects.filter(unit=unit, number__startswith=unit.code).aggregate(last=Max("number"))["last"]
+    # Every number with the unit's prefix, including households that have since moved away.
+    last = Household.objects.filter(number__startswith=unit.code).aggregate(last=Max("number"))["last"]
     sequence = int(last[len(unit.code) :]) + 1 if last else 1
     if sequence > 999:
         raise ValidationError({"number": _("单元 %(code)s 的户编号已用完。") % {"code": unit.code}})
@@ -171,9 +172,21 @@ def _save_person(person: Person) -> None:
         raise
 
 
-def _take_headship(household: Household, person: Person) -> None:
+def _refuse_second_head(household: Household, person: Person, errors: dict) -> None:
+    if person.relation != Relation.HEAD:
+        return
+    other = household.members.filter(relation=Relation.HEAD).exclude(pk=person.pk).first()
+    if other is not None:
+        errors["relation"] = _("该户已有户主%(name)s；请先修改原户主的“与户主关系”。") % {"name": other.name}
+
+
+def _settle_headship(household: Household, person: Person) -> None:
+    """The household's head is its member whose relation is head (at most one)."""
     if person.relation == Relation.HEAD and household.head_id != person.pk:
         household.head = person
+        household.save(update_fields=["head", "updated_at"])
+    elif person.relation != Relation.HEAD and household.head_id == person.pk:
+        household.head = None
         household.save(update_fields=["head", "updated_at"])
 
 
@@ -207,11 +220,12 @@ def person_create(
         notes=notes.strip(),
     )
     _apply_identity_number(person, identity_number, errors)
+    _refuse_second_head(household, person, errors)
     if errors:
         raise ValidationError(errors)
     person.set_phone(phone.strip())
     _save_person(person)
-    _take_headship(household, person)
+    _settle_headship(household, person)
     audit_record(actor=actor, action=AuditAction.CREATE, obj=person, changes={"household": household.number})
     return person
 
@@ -224,7 +238,13 @@ def person_update(*, actor, person: Person, **fields) -> Person:
     unknown = set(fields) - PERSON_FIELDS
     if unknown:
         raise ValidationError({name: _("该字段不能修改。") for name in unknown})
+    # Households before people, as person_create and household_update lock them.
+    target = fields.pop("household", None)
+    current = Person.objects.values_list("household_id", flat=True).get(pk=person.pk)
+    household_ids = sorted({current, target.pk if target is not None else current})
+    households = {h.pk: h for h in Household.objects.select_for_update().select_related("unit").filter(pk__in=household_ids)}
     person = Person.objects.select_for_update().get(pk=person.pk)
+    old_household = households[person.household_id]
     errors: dict = {}
     _clean_person_fields(fields, errors)
     changes: dict = {}
@@ -238,21 +258,25 @@ def person_update(*, actor, person: Person, **fields) -> Person:
         if phone != person.phone:
             person.set_phone(phone)
             changes["phone"] = "（已修改，密文存储）"
-    household = fields.pop("household", None)
-    if household is not None and household.pk != person.household_id:
+    if target is not None and target.pk != person.household_id:
+        household = households[target.pk]
         require_open_node(household.unit)
-        changes["household"] = [person.household.number, household.number]
+        changes["household"] = [old_household.number, household.number]
         person.household, person.unit = household, household.unit
-    if errors:
-        raise ValidationError(errors)
     for name, value in fields.items():
         value = value.strip() if isinstance(value, str) else value
         if getattr(person, name) != value:
             changes[name] = [getattr(person, name), value]
             setattr(person, name, value)
+    _refuse_second_head(households[person.household_id], person, errors)
+    if errors:
+        raise ValidationError(errors)
     if changes:
         _save_person(person)
-        _take_headship(person.household, person)
+        if old_household.pk != person.household_id and old_household.head_id == person.pk:
+            old_household.head = None
+            old_household.save(update_fields=["head", "updated_at"])
+        _settle_headship(households[person.household_id], person)
         audit_record(actor=actor, action=AuditAction.UPDATE, obj=person, changes=changes)
     return person
 

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from populations.import_tasks import run_people_import  # noqa: F401  (the worker finds tasks here)
 from populations.services import refresh_all_schedules
 
 

@@ -209,3 +209,36 @@ def test_households_and_people_count_in_the_grid_record_check(tree):
     counts = grid_record_counts(tree.unit_a)
     assert counts and sum(counts.values()) >= 2
     assert Household.objects.count() == 1
+
+
+def test_a_household_has_at_most_one_head(tree):
+    household = make_household(tree.unit_a)
+    head = make_person(household, name="吴老大", relation="head")
+    errors = errors_of(
+        person_create, actor=None, household=household, name="吴老二", identity_number=identity_number(), relation="head"
+    )
+    assert errors["relation"] == ["该户已有户主吴老大；请先修改原户主的“与户主关系”。"]
+    person_update(actor=None, person=head, relation="spouse")
+    household.refresh_from_db()
+    assert household.head is None
+    second = make_person(household, name="吴老二", relation="head")
+    household.refresh_from_db()
+    assert household.head == second
+
+
+def test_a_moved_households_number_is_not_given_again(tree):
+    moved = make_household(tree.unit_a)
+    household_update(actor=None, household=moved, unit=tree.unit_b)
+    assert make_household(tree.unit_a).number == tree.unit_a.code + "002"
+
+
+def test_a_person_moving_house_takes_the_new_households_unit(tree):
+    person = make_person(unit=tree.unit_a, relation="head")
+    old = person.household
+    new_home = make_household(tree.unit_b)
+    person_update(actor=None, person=person, household=new_home)
+    person.refresh_from_db()
+    old.refresh_from_db()
+    assert person.unit == tree.unit_b and old.head is None
+    new_home.refresh_from_db()
+    assert new_home.head == person

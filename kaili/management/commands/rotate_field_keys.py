@@ -42,5 +42,15 @@ class Command(BaseCommand):
                     progress(label, done, count)
                 audit_record(actor=None, action=AuditAction.UPDATE, object_type=label, changes={"rotated_rows": done})
             total += done
+        cipher = crypto.field_cipher()
+        for label, columns in crypto.ENCRYPTED_BLOBS.items():
+            model = apps.get_model(label)
+            with transaction.atomic():
+                for row in model._default_manager.only("pk", *columns).select_for_update():
+                    for column in columns:
+                        token = bytes(getattr(row, column))
+                        setattr(row, column, cipher.rotate(token) if token else b"")
+                    row.save(update_fields=list(columns))
+                    total += 1
         if verbosity > 0:
             self.stdout.write(self.style.SUCCESS(f"已重新加密 {total:,} 行。"))

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from grids.demo import seed_demo_tree
@@ -6,25 +6,44 @@ from grids.models import GridKind
 from kaili.demo import DEMO_PASSWORD, seed_demo_users
 from kaili.progress import ProgressBar, no_progress
 from kaili.roles import role_label
+from populations.demo import DEFAULT_SCALE, seed_populations
+from populations.models import Programme
 
 
 class Command(BaseCommand):
     help = (
-        "生成演示数据：凯里市规模的网格树（18 个镇街、199 个一级网格、1,255 个二级网格及十户联防单元）"
-        "和各角色演示账号；可重复运行。"
+        "生成演示数据：凯里市规模的网格树（18 个镇街、199 个一级网格、1,255 个二级网格及十户联防单元）、"
+        "各角色演示账号，以及按 --scale 比例生成的住户、人员和六大工程在册人员；可重复运行。"
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2016, help="随机种子（相同种子生成相同数据）")
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=DEFAULT_SCALE,
+            help=f"人口规模（1 = 凯里全市约 23 万户、67 万人；默认 {DEFAULT_SCALE:g}，生成较快）",
+        )
 
-    def handle(self, *args, seed, verbosity, **options):
+    def handle(self, *args, seed, scale, verbosity, **options):
+        if not 0 <= scale <= 50:
+            raise CommandError("--scale 应在 0 到 50 之间。")
         progress = ProgressBar(self.stdout) if verbosity > 0 else no_progress
         with transaction.atomic():
             tree = seed_demo_tree(seed=seed, progress=progress)
             users = seed_demo_users(seed=seed)
+        people = seed_populations(seed=seed, scale=scale, progress=progress)
         counts = "，".join(f"{GridKind(kind).label} {n:,}" for kind, n in tree.nodes_by_kind.items())
         self.stdout.write(
             self.style.SUCCESS(f"网格树：新建 {tree.created} 个节点。现有 {counts}；户数合计 {tree.households:,}。")
+        )
+        enrolled = "，".join(f"{Programme(p).label} {n:,}" for p, n in people.enrollments.items())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"人口（比例 {scale:g}）：新建住户 {people.households_created:,} 户、人员 {people.people_created:,} 人、"
+                f"在册 {people.enrollments_created:,} 人次、场所 {people.facilities_created} 个，用时 {people.seconds:.1f} 秒。"
+                f"现有住户 {people.households:,} 户、人员 {people.people:,} 人；在册：{enrolled}。"
+            )
         )
         self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
         for row in users:
