@@ -20,7 +20,16 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.models import Grid
 from kaili import crypto
-from kaili.scope import VIEW, Everything, ScopedQuerySet, reachable_ranges, role_permissions, role_ranges, scope_filter
+from kaili.scope import (
+    VIEW,
+    Everything,
+    ScopedQuerySet,
+    permission_for,
+    reachable_ranges,
+    role_permissions,
+    role_ranges,
+    scope_filter,
+)
 from populations.identity import ETHNICITIES
 
 
@@ -601,7 +610,21 @@ class FacilityKind(models.TextChoices):
 
 
 class FacilityQuerySet(ScopedQuerySet):
+    """Facilities in the user's subtrees, and for viewing (and placing people in) also
+    those on the nodes above them: the city's rehabilitation centre serves every zone."""
+
     grid_path = "grid"
+
+    def restrict(self, user, action: str = VIEW):
+        if action != VIEW:
+            return super().restrict(user, action)
+        ranges = reachable_ranges(user, permission_for(self.model, action))
+        if isinstance(ranges, Everything):
+            return self
+        above = Q(pk__in=[])
+        for node_range in ranges:
+            above |= Q(grid__tree_id=node_range.tree_id, grid__lft__lte=node_range.lft, grid__rght__gte=node_range.rght)
+        return self.filter(scope_filter(ranges, self.grid_path) | above)
 
 
 class Facility(models.Model):

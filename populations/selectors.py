@@ -12,7 +12,6 @@ from populations.models import (
     EnrollmentStatus,
     Household,
     Person,
-    Programme,
     ProgrammeOfficer,
 )
 from populations.schedules import DUE_SOON_DAYS
@@ -123,4 +122,4 @@ def programme_counts(user, node) -> dict:
                 if low <= lft <= high:
                     per_child[pk][programme] = per_child[pk].get(programme, 0) + n
                     break
-    return {"total": total, "children": [(child, per_child[child.pk]) for child in children], "programmes": Programme}
+    return {"total": total, "children": [(child, per_child[child.pk]) for child in children]}

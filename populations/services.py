@@ -15,6 +15,7 @@ from grids.models import Grid, GridKind
 from grids.services import require_open_node
 from kaili.audit import audit_record
 from kaili.models import AuditAction
+from kaili.scope import ADD, CHANGE
 from populations.identity import ETHNICITIES, normalise_identity_number, parse_identity_number
 from populations.models import (
     DETAIL_MODELS,
@@ -304,6 +305,22 @@ def person_reveal(*, actor, person: Person, reason: str = "") -> dict:
 # --- enrollments ------------------------------------------------------------------------
 
 
+def enrollment_repr(enrollment: Enrollment) -> str:
+    """How a programme record is named in the audit trail: programme and masked identity
+    number, never the name (that a named person is in a programme is itself sensitive)."""
+    return f"{Programme(enrollment.programme).label} · {enrollment.person.id_number_masked}"
+
+
+def _require_reach(actor, model, pk, action: str) -> None:
+    """Refuse a programme write the actor may not make; the programme rules of
+    ``EnrollmentQuerySet.restrict`` decide. A new record is checked once written, so the
+    refusal rolls it back with the transaction. ``actor=None`` is the system (commands)."""
+    if actor is None:
+        return
+    if not model.objects.restrict(actor, action).filter(pk=pk).exists():
+        raise PermissionDenied(_("您不负责该工程的这名人员，或其不在您的管辖范围内。"))
+
+
 def _level_range(programme: str) -> range:
     return range(0, 6) if programme == Programme.MENTAL_HEALTH else range(0, 4)
 
@@ -407,12 +424,13 @@ def enrollment_create(
     record.save()
     if team:
         enrollment.team.set(team)
+    _require_reach(actor, Enrollment, enrollment.pk, ADD)
     refresh_schedule(enrollment)
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,
         obj=enrollment,
-        object_repr=f"{Programme(programme).label} · {person.id_number_masked}",
+        object_repr=enrollment_repr(enrollment),
         changes={"programme": programme, "level": enrollment.level},
     )
     return enrollment
@@ -426,7 +444,8 @@ def enrollment_update(*, actor, enrollment: Enrollment, **fields) -> Enrollment:
     unknown = set(fields) - ENROLLMENT_FIELDS
     if unknown:
         raise ValidationError({name: _("该字段不能修改。") for name in unknown})
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    _require_reach(actor, Enrollment, enrollment.pk, CHANGE)
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).select_related("person").get(pk=enrollment.pk)
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise ValidationError(_("已退出的人员不能修改，请重新纳入。"))
     errors: dict = {}
@@ -452,13 +471,16 @@ def enrollment_update(*, actor, enrollment: Enrollment, **fields) -> Enrollment:
     enrollment.save()
     refresh_schedule(enrollment)
     if changes:
-        audit_record(actor=actor, action=AuditAction.UPDATE, obj=enrollment, changes=changes)
+        audit_record(
+            actor=actor, action=AuditAction.UPDATE, obj=enrollment, object_repr=enrollment_repr(enrollment), changes=changes
+        )
     return enrollment
 
 
 @transaction.atomic
 def enrollment_exit(*, actor, enrollment: Enrollment, exited_on: datetime.date, reason: str, note: str = "") -> Enrollment:
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    _require_reach(actor, Enrollment, enrollment.pk, CHANGE)
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).select_related("person").get(pk=enrollment.pk)
     errors = {}
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise ValidationError(_("该人员已于 %(date)s 退出。") % {"date": enrollment.exited_on})
@@ -481,6 +503,7 @@ def enrollment_exit(*, actor, enrollment: Enrollment, exited_on: datetime.date, 
         actor=actor,
         action=AuditAction.TRANSITION,
         obj=enrollment,
+        object_repr=enrollment_repr(enrollment),
         changes={"status": ["active", "exited"], "reason": reason, "placements_ended": ended},
     )
     return enrollment
@@ -505,7 +528,7 @@ def visit_record(
 ) -> Visit:
     """Record a follow-up, visit, check-in or test; a mental-health follow-up's risk
     assessment becomes the enrollment's level, and the next due date follows."""
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).select_related("person").get(pk=enrollment.pk)
     errors = {}
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise ValidationError(_("该人员已退出，不能再记录走访。"))
@@ -541,7 +564,14 @@ def visit_record(
             enrollment.level = int(level)
             enrollment.save(update_fields=["level", "updated_at"])
     refresh_schedule(enrollment)
-    audit_record(actor=actor, action=AuditAction.CREATE, obj=visit, changes={"enrollment": enrollment.pk, "kind": kind})
+    _require_reach(actor, Visit, visit.pk, ADD)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=visit,
+        object_repr=f"{visit.get_kind_display()} · {enrollment_repr(enrollment)}",
+        changes={"enrollment": enrollment.pk, "kind": kind},
+    )
     return visit
 
 
@@ -587,7 +617,7 @@ def placement_start(*, actor, enrollment: Enrollment, facility: Facility, starte
     """Place an enrolled person in a facility; refused when the facility is full."""
     # The facility row lock serialises placements, so two at once cannot both take the last place.
     facility = Facility.objects.select_for_update().get(pk=facility.pk)
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment = Enrollment.objects.select_for_update(of=("self",)).select_related("person").get(pk=enrollment.pk)
     if enrollment.status != EnrollmentStatus.ACTIVE:
         raise ValidationError(_("该人员已退出，不能安置。"))
     if facility.retired_at is not None:
@@ -605,13 +635,23 @@ def placement_start(*, actor, enrollment: Enrollment, facility: Facility, starte
             }
         )
     placement = Placement.objects.create(enrollment=enrollment, facility=facility, started_on=started_on, note=note.strip())
-    audit_record(actor=actor, action=AuditAction.CREATE, obj=placement, changes={"facility": facility.pk})
+    _require_reach(actor, Placement, placement.pk, ADD)
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=placement,
+        object_repr=f"{facility.name} · {enrollment_repr(enrollment)}",
+        changes={"facility": facility.pk},
+    )
     return placement
 
 
 @transaction.atomic
 def placement_end(*, actor, placement: Placement, ended_on: datetime.date, note: str = "") -> Placement:
-    placement = Placement.objects.select_for_update().get(pk=placement.pk)
+    _require_reach(actor, Placement, placement.pk, CHANGE)
+    placement = (
+        Placement.objects.select_for_update(of=("self",)).select_related("facility", "enrollment__person").get(pk=placement.pk)
+    )
     if placement.ended_on is not None:
         raise ValidationError(_("该安置已于 %(date)s 结束。") % {"date": placement.ended_on})
     if ended_on < placement.started_on:
@@ -620,7 +660,13 @@ def placement_end(*, actor, placement: Placement, ended_on: datetime.date, note:
     if note:
         placement.note = note.strip()
     placement.save()
-    audit_record(actor=actor, action=AuditAction.TRANSITION, obj=placement, changes={"ended_on": ended_on})
+    audit_record(
+        actor=actor,
+        action=AuditAction.TRANSITION,
+        obj=placement,
+        object_repr=f"{placement.facility.name} · {enrollment_repr(placement.enrollment)}",
+        changes={"ended_on": ended_on},
+    )
     return placement
 
 

@@ -33,7 +33,8 @@ def exception_handler(exc, context):
     elif isinstance(exc, (Http404, ObjectDoesNotExist)):
         exc = exceptions.NotFound(_("记录不存在或不在您的管辖范围内。"))
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # A service's refusal says why; a bare PermissionDenied gets DRF's wording.
+        exc = exceptions.PermissionDenied(str(exc) or None)
 
     response = drf_exception_handler(exc, context)
     if response is None:
