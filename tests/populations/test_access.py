@@ -119,3 +119,40 @@ def test_inactive_and_anonymous_users_reach_nothing(tree, people, user_factory):
     assert not Enrollment.objects.restrict(officer, VIEW).exists()
     assert not Enrollment.objects.restrict(AnonymousUser(), VIEW).exists()
     assert not Person.objects.restrict(AnonymousUser(), VIEW).exists()
+
+
+def test_writes_beyond_the_programme_rules_are_refused_and_leave_nothing(tree, people, user_factory):
+    import datetime
+
+    from django.core.exceptions import PermissionDenied
+
+    from populations.services import enrollment_create, enrollment_exit
+
+    officer = make_officer(user_factory, "anning_a", [tree.zone_a.code], [Programme.MENTAL_HEALTH])
+    person = people[("a", Programme.LEFT_BEHIND)].person
+    before = Enrollment.objects.count()
+    with pytest.raises(PermissionDenied):
+        enrollment_create(
+            actor=officer, person=person, programme=Programme.YOUTH, started_on=datetime.date(2026, 6, 1),
+            details={"kind": "idle", "school_status": "in_school"},
+        )  # fmt: skip
+    assert Enrollment.objects.count() == before
+    with pytest.raises(PermissionDenied):
+        enrollment_exit(
+            actor=officer, enrollment=people[("b", Programme.MENTAL_HEALTH)], exited_on=datetime.date(2026, 7, 1), reason="moved"
+        )
+    worker = user_factory("worker_a", roles.GRID_WORKER, [tree.zone_a.code])
+    with pytest.raises(PermissionDenied):
+        visit_record(
+            actor=worker, enrollment=people[("a", Programme.MENTAL_HEALTH)], kind="visit", visited_on=datetime.date(2026, 7, 1)
+        )
+
+
+def test_city_level_facilities_are_visible_below_but_zone_ones_stay_in_their_zone(tree, people, user_factory):
+    from populations.models import Facility
+    from populations.services import facility_create
+
+    facility_create(actor=None, grid=tree.city, kind="rehab_centre", name="市戒毒康复中心", capacity=1000)
+    facility_create(actor=None, grid=tree.zone_b, kind="childrens_home", name="营盘坡儿童之家", capacity=20)
+    officer = make_officer(user_factory, "drug_a", [tree.zone_a.code], [Programme.DRUG_REHAB])
+    assert list(Facility.objects.restrict(officer).values_list("name", flat=True)) == ["市戒毒康复中心"]
