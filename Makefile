@@ -38,6 +38,7 @@ format: install
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/grid_tree.py
+	$(BIN)/python bench/populations.py
 
 check-deploy: install
 	KAILI_ENV=production DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
