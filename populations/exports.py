@@ -81,6 +81,21 @@ PEOPLE_EXPORT_FORMATS = {
 }
 
 
+def masked_filters(filters: dict) -> dict:
+    """The filters as the audit row keeps them: a searched identity or phone number masked."""
+    from kaili.crypto import mask_identity_number, mask_phone
+
+    masked = {}
+    for name, value in (filters or {}).items():
+        compact = str(value).replace(" ", "").replace("-", "")
+        if len(compact) == 18 and compact[:17].isdigit():
+            value = mask_identity_number(compact.upper())
+        elif compact.isdigit() and len(compact) >= 7:
+            value = mask_phone(compact)
+        masked[name] = value
+    return masked
+
+
 def people_export_response(*, actor, people, file_format: str, filters: dict) -> HttpResponse:
     """The download of ``people`` (scoped with ``restrict(actor, EXPORT)`` and filtered by
     the caller), audited with how many rows were written unmasked."""
@@ -92,7 +107,7 @@ def people_export_response(*, actor, people, file_format: str, filters: dict) ->
         actor=actor,
         action=AuditAction.EXPORT,
         object_type="populations.person",
-        changes={"format": file_format, "filters": filters, "rows": total, "unmasked_rows": unmasked},
+        changes={"format": file_format, "filters": masked_filters(filters), "rows": total, "unmasked_rows": unmasked},
     )
     response = HttpResponse(render(people, actor), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="people-{timezone.localdate():%Y%m%d}.{file_format}"'

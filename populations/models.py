@@ -11,6 +11,7 @@ rules"). Visits, check-ins, follow-ups and tests are ``Visit`` rows; places in f
 are ``Placement`` rows, refused beyond the facility's capacity.
 """
 
+import re
 import secrets
 
 from django.conf import settings
@@ -56,7 +57,7 @@ class Household(models.Model):
     registration = models.CharField(_("户别"), max_length=16, choices=Registration.choices, default=Registration.REGISTERED)
     head = models.ForeignKey("Person", verbose_name=_("户主"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # The doorplate QR code carries this token only: it identifies nothing without signing in.
-    doorplate_token = models.CharField(max_length=32, unique=True, default=new_doorplate_token, editable=False)
+    doorplate_token = models.CharField(max_length=32, default=new_doorplate_token, editable=False)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -67,6 +68,9 @@ class Household(models.Model):
         verbose_name_plural = _("住户")
         ordering = ["number"]
         permissions = [("export_household", _("可导出住户"))]
+        # Exact-match columns as constraints and plain indexes: a unique=True / db_index=True
+        # text field would also get a pattern (LIKE) index that nothing here uses.
+        constraints = [models.UniqueConstraint(fields=["doorplate_token"], name="household_doorplate_token_unique")]
 
     def __str__(self):
         return f"{self.number} {self.address}"
@@ -93,6 +97,11 @@ class Residence(models.TextChoices):
     FLOATING = "floating", _("流动人口")
 
 
+def normalise_phone(value: str) -> str:
+    """Digits only, so ``0855-8221234`` and ``0855 8221234`` are stored and found alike."""
+    return re.sub(r"[\s-]", "", value or "")
+
+
 class PersonQuerySet(ScopedQuerySet):
     grid_path = "unit"
 
@@ -102,22 +111,22 @@ class PersonQuerySet(ScopedQuerySet):
         return self.filter(id_number_hash=crypto.lookup_hash(normalise_identity_number(value)))
 
     def with_phone(self, value: str):
-        return self.filter(phone_hash=crypto.lookup_hash(value.strip()))
+        return self.filter(phone_hash=crypto.lookup_hash(normalise_phone(value)))
 
 
 class Person(models.Model):
     household = models.ForeignKey(Household, verbose_name=_("所属住户"), on_delete=models.PROTECT, related_name="members")
     # Always the household's unit (kept by the services): scoping people is one join to the tree.
     unit = models.ForeignKey(Grid, verbose_name=_("十户联防单元"), on_delete=models.PROTECT, related_name="person_records")
-    name = models.CharField(_("姓名"), max_length=64, db_index=True)
+    name = models.CharField(_("姓名"), max_length=64)
     id_number_encrypted = models.TextField(_("身份证号（密文）"), editable=False)
-    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_hash = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
     birth_date = models.DateField(_("出生日期"), editable=False)
     ethnicity = models.CharField(_("民族"), max_length=2, choices=ETHNICITIES, default="01")
     phone_encrypted = models.TextField(_("联系电话（密文）"), blank=True, editable=False)
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
     phone_masked = models.CharField(_("联系电话"), max_length=20, blank=True, editable=False)
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, default=Relation.OTHER)
     residence = models.CharField(_("人口类型"), max_length=16, choices=Residence.choices, default=Residence.REGISTERED)
@@ -133,7 +142,9 @@ class Person(models.Model):
         verbose_name_plural = _("人员")
         ordering = ["household__number", "id"]
         permissions = [("export_person", _("可导出人员"))]
-        indexes = [models.Index(fields=["unit", "name"])]
+        # See Household.Meta: exact-match hash columns without pattern indexes.
+        constraints = [models.UniqueConstraint(fields=["id_number_hash"], name="person_identity_number_once")]
+        indexes = [models.Index(fields=["unit", "name"]), models.Index(fields=["phone_hash"], name="person_phone_hash")]
 
     def __str__(self):
         return f"{self.name}（{self.id_number_masked}）"
@@ -154,6 +165,7 @@ class Person(models.Model):
         self.id_number_masked = crypto.mask_identity_number(value)
 
     def set_phone(self, value: str) -> None:
+        value = normalise_phone(value)
         self.phone_encrypted = crypto.encrypt(value)
         self.phone_hash = crypto.lookup_hash(value)
         self.phone_masked = crypto.mask_phone(value)
@@ -196,6 +208,17 @@ class ProgrammeOfficer(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.get_programme_display()}"
+
+
+def officer_programmes(user) -> set[str]:
+    """The programmes a programme officer runs; cached on the user for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_kaili_programmes", None)
+    if cached is None:
+        cached = set(ProgrammeOfficer.objects.filter(user=user).values_list("programme", flat=True))
+        user._kaili_programmes = cached
+    return cached
 
 
 class EnrollmentStatus(models.TextChoices):
@@ -251,7 +274,7 @@ def enrollment_access(user, action: str, prefix: str = "") -> Q:
     held = role_permissions(user)
     condition = Q(pk__in=[])
     if permission in held.get(roles.PROGRAMME_OFFICER, ()):
-        duties = list(ProgrammeOfficer.objects.filter(user=user).values_list("programme", flat=True))
+        duties = officer_programmes(user)
         if duties:
             condition |= scope_filter(role_ranges(user, roles.PROGRAMME_OFFICER), unit_path) & Q(
                 **{f"{prefix}programme__in": duties}

@@ -12,19 +12,9 @@ from populations.models import (
     EnrollmentStatus,
     Household,
     Person,
-    ProgrammeOfficer,
+    officer_programmes,
 )
 from populations.schedules import DUE_SOON_DAYS
-
-
-def officer_programmes(user) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    cached = getattr(user, "_kaili_programmes", None)
-    if cached is None:
-        cached = set(ProgrammeOfficer.objects.filter(user=user).values_list("programme", flat=True))
-        user._kaili_programmes = cached
-    return cached
 
 
 def _covers(ranges, unit) -> bool:
@@ -73,10 +63,10 @@ def person_search(queryset, query: str):
     query = (query or "").strip()
     if not query:
         return queryset
-    compact = query.replace(" ", "").upper()
+    compact = query.replace(" ", "").replace("-", "").upper()
     if len(compact) == 18 and compact[:17].isdigit():
         return queryset.with_identity_number(compact)
-    if compact.isdigit() and len(compact) in (11, 12):
+    if compact.isdigit() and 10 <= len(compact) <= 12:
         return queryset.with_phone(compact)
     return queryset.filter(name__contains=query)
 
@@ -86,7 +76,7 @@ def enrollments_for(user, action: str = VIEW):
 
 
 def visible_enrollments_of(user, person: Person):
-    return Enrollment.objects.restrict(user, VIEW).filter(person=person).order_by("-status", "-started_on")
+    return Enrollment.objects.restrict(user, VIEW).filter(person=person).order_by("status", "-started_on")  # active before exited
 
 
 def worklist(user, *, today: datetime.date | None = None, within_days: int = DUE_SOON_DAYS):

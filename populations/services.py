@@ -32,6 +32,7 @@ from populations.models import (
     Residence,
     Visit,
     VisitKind,
+    normalise_phone,
 )
 from populations.schedules import RuleBook, clean_visit, due_state
 from populations.selectors import person_is_responsible
@@ -143,7 +144,7 @@ def _clean_person_fields(fields: dict, errors: dict) -> None:
         _clean_choice(fields["relation"], Relation.choices, "relation", errors)
     if "residence" in fields:
         _clean_choice(fields["residence"], Residence.choices, "residence", errors)
-    phone = (fields.get("phone") or "").strip()
+    phone = (fields.get("phone") or "").strip().replace(" ", "")
     if phone and not PHONE_SHAPE.match(phone):
         errors["phone"] = _("电话号码格式不正确：手机号为 11 位数字，座机为区号加号码。")
 
@@ -168,7 +169,7 @@ def _save_person(person: Person) -> None:
             person.save()
     except IntegrityError as error:
         # Two registrations of one identity number at once: the unique hash decides.
-        if "id_number_hash" in str(error):
+        if "person_identity_number_once" in str(error) or "id_number_hash" in str(error):
             raise ValidationError({"identity_number": _("身份证号已登记，不能重复登记。")}) from None
         raise
 
@@ -246,6 +247,7 @@ def person_update(*, actor, person: Person, **fields) -> Person:
     households = {h.pk: h for h in Household.objects.select_for_update().select_related("unit").filter(pk__in=household_ids)}
     person = Person.objects.select_for_update().get(pk=person.pk)
     old_household = households[person.household_id]
+    require_open_node(old_household.unit)
     errors: dict = {}
     _clean_person_fields(fields, errors)
     changes: dict = {}
@@ -255,7 +257,7 @@ def person_update(*, actor, person: Person, **fields) -> Person:
             _apply_identity_number(person, value, errors)
             changes["identity_number"] = "（已修改，密文存储）"
     if "phone" in fields:
-        phone = (fields.pop("phone") or "").strip()
+        phone = normalise_phone(fields.pop("phone"))
         if phone != person.phone:
             person.set_phone(phone)
             changes["phone"] = "（已修改，密文存储）"
