@@ -16,10 +16,11 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, View
 
 from grids.exports import EXPORT_HEADER
-from grids.imports import MAX_FILE_BYTES, grid_import_start
+from grids.imports import grid_import_start
 from grids.models import Grid, GridImport
 from kaili.progress import CachedProgress
 from kaili.scope import ADD, CHANGE, user_can
+from kaili.tabular import MAX_FILE_BYTES
 
 
 class GridImportForm(forms.Form):

@@ -11,8 +11,6 @@ The same functions serve ``manage.py import_grids``, the admin upload page (thro
 Celery task) and ``manage.py seed_demo``.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -28,8 +26,8 @@ from kaili.audit import audit_record
 from kaili.models import AuditAction
 from kaili.progress import no_progress
 from kaili.scope import ADD, CHANGE, scope_predicate
+from kaili.tabular import INEXACT, TableFileError, read_table
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 KIND_ORDER = [GridKind.CITY, GridKind.TOWN, GridKind.ZONE, GridKind.GRID, GridKind.UNIT]
 PROGRESS_STEP = 500
 BULK_LOAD_ROWS = 1000
@@ -102,92 +100,13 @@ class ImportPlan:
 # ---------------------------------------------------------------- reading
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores typed-in codes and counts as numbers
-    return str(value).strip()
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return data.decode("gb18030")  # what Excel on Chinese Windows saves as "CSV"
-        except UnicodeDecodeError as error:
-            raise GridFileError(_("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV。")) from error
-
-
-def _csv_lines(data: bytes):
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    for values in reader:
-        yield reader.line_num, [_cell(v) for v in values]
-
-
-# Excel keeps 15 significant digits: a 17-digit unit code typed as a number comes back changed.
-EXACT_NUMBER_DIGITS = 15
-INEXACT = "\x00inexact:"
-
-
-def _xlsx_cell(value) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10**EXACT_NUMBER_DIGITS:
-        return f"{INEXACT}{int(value)}"
-    return _cell(value)
-
-
-def _xlsx_lines(data: bytes):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises several unrelated types for a bad file
-        raise GridFileError(_("无法读取 Excel 文件：%(error)s") % {"error": error}) from error
-    sheet = workbook.worksheets[0]
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield number, [_xlsx_cell(v) for v in values]
-    workbook.close()
-
-
 def read_grid_file(filename: str, data: bytes) -> list[GridRow]:
     """The rows of a CSV or XLSX grid file; raises ``GridFileError`` for an unreadable file."""
-    if len(data) > MAX_FILE_BYTES:
-        raise GridFileError(_("文件超过 %(mb)d MB。") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
-    name = filename.lower()
-    if name.endswith(".csv"):
-        lines = _csv_lines(data)
-    elif name.endswith(".xlsx"):
-        lines = _xlsx_lines(data)
-    else:
-        raise GridFileError(_("只支持 CSV 或 XLSX（Excel）文件。"))
-    header = None
-    rows = []
-    for number, values in lines:
-        if not any(values):
-            continue
-        if header is None:
-            header = [HEADER_ALIASES.get(v.strip(), v.strip().lower()) for v in values]
-            while header and not header[-1]:
-                header.pop()
-            missing = [c for c in EXPORT_HEADER if c not in header]
-            unknown = [c for c in header if c not in EXPORT_HEADER]
-            if missing or unknown or len(set(header)) != len(header):
-                raise GridFileError(
-                    _("第 %(line)d 行表头应为 %(expected)s（缺少：%(missing)s；多出：%(unknown)s）。")
-                    % {
-                        "line": number,
-                        "expected": ",".join(EXPORT_HEADER),
-                        "missing": ",".join(missing) or _("无"),
-                        "unknown": ",".join(unknown) or _("无"),
-                    }
-                )
-            continue
-        cells = dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
-        rows.append(GridRow(line=number, **{column: cells.get(column, "") for column in EXPORT_HEADER}))
-    if header is None:
-        raise GridFileError(_("文件是空的。"))
-    return rows
+    try:
+        table = read_table(filename, data, columns=EXPORT_HEADER, aliases=HEADER_ALIASES)
+    except TableFileError as error:
+        raise GridFileError(str(error)) from error
+    return [GridRow(line=line, **cells) for line, cells in table]
 
 
 # ---------------------------------------------------------------- checking

@@ -20,8 +20,9 @@ from django.views.generic import DetailView, FormView, View
 
 from kaili.progress import CachedProgress
 from kaili.scope import ADD, user_can
+from kaili.tabular import MAX_FILE_BYTES
 from populations.exports import PEOPLE_HEADER
-from populations.imports import COLUMN_LABELS, MAX_FILE_BYTES, people_import_start
+from populations.imports import COLUMN_LABELS, people_import_start
 from populations.models import PeopleImport, Person
 
 CHANGE_KEYS = ("households_created", "households_updated", "people_created", "people_updated")

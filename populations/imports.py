@@ -18,8 +18,6 @@ The same functions serve ``manage.py import_people`` and the upload page (throug
 Celery task, ``populations/import_tasks.py``).
 """
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -40,12 +38,12 @@ from kaili.audit import audit_record
 from kaili.models import AuditAction
 from kaili.progress import CachedProgress, no_progress
 from kaili.scope import ADD, CHANGE, VIEW, scope_predicate
+from kaili.tabular import INEXACT, TableFileError, read_table
 from populations.exports import PEOPLE_HEADER
 from populations.identity import ETHNICITIES, ETHNICITY_BY_NAME, normalise_identity_number, parse_identity_number
 from populations.models import Household, PeopleImport, Person, Registration, Relation, Residence
 from populations.services import PHONE_SHAPE
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
 PROGRESS_STEP = 500
 BATCH = 2000
 LOOKUP_CHUNK = 5000
@@ -105,9 +103,6 @@ RELATION_WORDS = {
 # phases as the command's progress bar and the page show them (the grid import's words)
 READING, CHECKING, WRITING = gettext_lazy("读取"), gettext_lazy("校验"), gettext_lazy("写入")
 
-# Excel keeps 15 significant digits: an identity number typed as a number comes back changed.
-EXACT_NUMBER_DIGITS = 15
-INEXACT = "\x00inexact:"
 # ... and a CSV saved from Excel then shows it as 5.22601E+17.
 SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 NUMBER_COLUMNS = ("household_number", "unit_code", "identity_number", "phone")
@@ -143,88 +138,13 @@ def error_dict(error: RowError) -> dict:
 # ---------------------------------------------------------------- reading
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores typed-in numbers (phones, ethnicity codes) as floats
-    return str(value).strip()
-
-
-def _xlsx_cell(value) -> str:
-    # openpyxl gives a float for what Excel saved in floating point, an int for an exact integer
-    if isinstance(value, float) and abs(value) >= 10**EXACT_NUMBER_DIGITS:
-        return f"{INEXACT}{int(value)}"
-    return _cell(value)
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return data.decode("gb18030")  # what Excel on Chinese Windows saves as "CSV"
-        except UnicodeDecodeError as error:
-            raise PeopleFileError(_("无法识别文件编码，请保存为 UTF-8 或 GBK 编码的 CSV。")) from error
-
-
-def _csv_lines(data: bytes):
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    for values in reader:
-        yield reader.line_num, [_cell(v) for v in values]
-
-
-def _xlsx_lines(data: bytes):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises several unrelated types for a bad file
-        raise PeopleFileError(_("无法读取 Excel 文件：%(error)s") % {"error": error}) from error
-    sheet = workbook.worksheets[0]
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield number, [_xlsx_cell(v) for v in values]
-    workbook.close()
-
-
 def read_people_file(filename: str, data: bytes) -> list[PersonRow]:
     """The rows of a CSV or XLSX registry file; raises ``PeopleFileError`` for an unreadable file."""
-    if len(data) > MAX_FILE_BYTES:
-        raise PeopleFileError(_("文件超过 %(mb)d MB。") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
-    name = filename.lower()
-    if name.endswith(".csv"):
-        lines = _csv_lines(data)
-    elif name.endswith(".xlsx"):
-        lines = _xlsx_lines(data)
-    else:
-        raise PeopleFileError(_("只支持 CSV 或 XLSX（Excel）文件。"))
-    header = None
-    rows = []
-    for number, values in lines:
-        if not any(values):
-            continue
-        if header is None:
-            header = [HEADER_ALIASES.get(v.strip(), v.strip().lower()) for v in values]
-            while header and not header[-1]:
-                header.pop()
-            missing = [c for c in PEOPLE_HEADER if c not in header]
-            unknown = [c for c in header if c not in PEOPLE_HEADER]
-            if missing or unknown or len(set(header)) != len(header):
-                raise PeopleFileError(
-                    _("第 %(line)d 行表头应为 %(expected)s（缺少：%(missing)s；多出：%(unknown)s）。")
-                    % {
-                        "line": number,
-                        "expected": ",".join(PEOPLE_HEADER),
-                        "missing": ",".join(missing) or _("无"),
-                        "unknown": ",".join(unknown) or _("无"),
-                    }
-                )
-            continue
-        cells = dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
-        rows.append(PersonRow(line=number, **{column: cells.get(column, "") for column in PEOPLE_HEADER}))
-    if header is None:
-        raise PeopleFileError(_("文件是空的。"))
-    return rows
+    try:
+        table = read_table(filename, data, columns=PEOPLE_HEADER, aliases=HEADER_ALIASES)
+    except TableFileError as error:
+        raise PeopleFileError(str(error)) from error
+    return [PersonRow(line=line, **cells) for line, cells in table]
 
 
 # ---------------------------------------------------------------- choices
