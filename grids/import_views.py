@@ -1,151 +1,61 @@
-"""The grid import page: upload, dry run, confirm, with a progress bar (a Celery task)."""
+"""The grid import page: upload, dry run, confirm, with a progress bar (a Celery task).
 
-import csv
+The views are kaili/uploads.py's, for GridImport and grid_import_start.
+"""
 
 from django import forms
-from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.text import format_lazy
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DetailView, FormView, View
 
 from grids.exports import EXPORT_HEADER
 from grids.imports import grid_import_start
 from grids.models import Grid, GridImport
-from kaili.progress import CachedProgress
+from kaili import uploads
 from kaili.scope import ADD, CHANGE, user_can
-from kaili.tabular import MAX_FILE_BYTES
 
 
-class GridImportForm(forms.Form):
+class GridImportForm(uploads.UploadForm):
     file = forms.FileField(
         label=gettext_lazy("网格文件（CSV 或 XLSX）"),
         help_text=format_lazy("{}{}", gettext_lazy("表头："), ",".join(EXPORT_HEADER)),
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".csv", ".xlsx")):
-            raise forms.ValidationError(_("只支持 CSV 或 XLSX（Excel）文件。"))
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(_("文件超过 %(mb)d MB。") % {"mb": MAX_FILE_BYTES // (1024 * 1024)})
-        return upload
 
-
-def progress_of(upload: GridImport) -> dict:
-    """The task's last report, its phase in the reader's language (the worker stores the msgid)."""
-    progress = dict(CachedProgress.read(upload.progress_key) or {})
-    if progress.get("phase"):
-        progress["phase"] = _(progress["phase"])
-    return progress
-
-
-class ImportAccessMixin(LoginRequiredMixin):
+class ImportAccessMixin(uploads.ImportAccessMixin):
     """Imports change the tree: for those who may add and change nodes (system admins)."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not (user_can(request.user, Grid, ADD) and user_can(request.user, Grid, CHANGE)):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
+    model = GridImport
+    start_import = staticmethod(grid_import_start)
+    url_namespace = "grids"
+    content_field = "content"
+    title = gettext_lazy("导入网格")
+    errors_filename = "grid-import-{pk}-errors.csv"
 
-    def uploads(self):
-        uploads = GridImport.objects.select_related("created_by").defer("content")
-        return uploads if self.request.user.is_superuser else uploads.filter(created_by=self.request.user)
+    def may_import(self, user) -> bool:
+        return user_can(user, Grid, ADD) and user_can(user, Grid, CHANGE)
 
 
-class GridImportView(ImportAccessMixin, FormView):
+class GridImportView(ImportAccessMixin, uploads.ImportFormView):
     form_class = GridImportForm
     template_name = "grids/import_form.html"
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(recent=self.uploads()[:20], **kwargs)
 
-    def form_valid(self, form):
-        upload = form.cleaned_data["file"]
-        with transaction.atomic():
-            record = grid_import_start(actor=self.request.user, filename=upload.name, content=upload.read(), dry_run=True)
-        return redirect("grids:import-detail", pk=record.pk)
-
-
-class GridImportDetailView(ImportAccessMixin, DetailView):
+class GridImportDetailView(ImportAccessMixin, uploads.ImportDetailView):
     template_name = "grids/import_detail.html"
-    context_object_name = "upload"
-
-    def get_queryset(self):
-        return self.uploads()
-
-    def get_context_data(self, **kwargs):
-        upload = self.object
-        confirmed = GridImport.objects.filter(confirms=upload).order_by("-id").first()
-        changes = sum(upload.summary.get(key, 0) for key in ("created", "updated", "moved"))
-        return super().get_context_data(
-            progress=progress_of(upload),
-            confirmed=confirmed,
-            error_count=upload.summary.get("errors", len(upload.errors)),
-            can_confirm=upload.dry_run and upload.status == GridImport.Status.VALID and confirmed is None and changes > 0,
-            nothing_to_do=upload.status == GridImport.Status.VALID and changes == 0,
-            **kwargs,
-        )
+    change_keys = ("created", "updated", "moved")
 
 
-class GridImportProgressView(ImportAccessMixin, View):
-    def get(self, request, pk):
-        upload = get_object_or_404(self.uploads().only("id", "status", "summary", "created_by", "created_at"), pk=pk)
-        progress = progress_of(upload)
-        return JsonResponse(
-            {
-                "status": upload.status,
-                "status_display": upload.get_status_display(),
-                "finished": upload.is_finished,
-                "phase": progress.get("phase", ""),
-                "done": progress.get("done", 0),
-                "total": progress.get("total", 0),
-                "percent": 100 if upload.is_finished else progress.get("percent", 0),
-            }
-        )
+class GridImportProgressView(ImportAccessMixin, uploads.ImportProgressView):
+    pass
 
 
-class GridImportConfirmView(ImportAccessMixin, View):
-    def post(self, request, pk):
-        dry_run = get_object_or_404(self.uploads().filter(dry_run=True), pk=pk)
-        if dry_run.status != GridImport.Status.VALID:
-            messages.error(request, _("只有校验通过的文件才能确认导入。"))
-            return redirect("grids:import-detail", pk=dry_run.pk)
-        with transaction.atomic():
-            # one confirmation per dry run, even when the button is pressed twice
-            GridImport.objects.select_for_update().get(pk=dry_run.pk)
-            already = GridImport.objects.filter(confirms=dry_run).first()
-            if already is not None:
-                return redirect("grids:import-detail", pk=already.pk)
-            record = grid_import_start(
-                actor=request.user,
-                filename=dry_run.filename,
-                content=bytes(GridImport.objects.values_list("content", flat=True).get(pk=dry_run.pk)),
-                dry_run=False,
-                confirms=dry_run,
-            )
-        return redirect("grids:import-detail", pk=record.pk)
+class GridImportConfirmView(ImportAccessMixin, uploads.ImportConfirmView):
+    pass
 
 
-class GridImportErrorsView(ImportAccessMixin, View):
-    """The error list as CSV, to fix the file row by row."""
-
-    def get(self, request, pk):
-        upload = get_object_or_404(self.uploads().only("id", "filename", "errors", "created_by"), pk=pk)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="grid-import-{upload.pk}-errors.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow([_("行号"), _("列"), _("原因")])
-        for error in upload.errors:
-            writer.writerow([error["line"], error["column"], error["message"]])
-        return response
+class GridImportErrorsView(ImportAccessMixin, uploads.ImportErrorsView):
+    pass
 
 
 def import_detail_url(upload: GridImport) -> str:

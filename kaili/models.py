@@ -102,3 +102,51 @@ class AuditCheck(models.Model):
 
     def __str__(self):
         return f"{self.ran_at:%Y-%m-%d %H:%M} {'完整' if self.ok else '异常'}"
+
+
+class FileImport(models.Model):
+    """One upload of a file through an import page: a dry run, then (once confirmed) the import.
+
+    The concrete imports (``grids.GridImport``, ``populations.PeopleImport``) add where the
+    file's content is kept and name the cache keys of their task's progress.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("进行中")
+        VALID = "valid", _("校验通过，待确认")
+        INVALID = "invalid", _("有错误，未写入")
+        DONE = "done", _("已导入")
+        FAILED = "failed", _("失败")
+
+    FINISHED = (Status.VALID, Status.INVALID, Status.DONE, Status.FAILED)
+    # the start of ``progress_key``, e.g. "grids:import"
+    progress_prefix = ""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    filename = models.CharField(_("文件名"), max_length=200)
+    dry_run = models.BooleanField(_("仅校验"), default=True)
+    confirms = models.ForeignKey(
+        "self", verbose_name=_("确认的校验"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    summary = models.JSONField(_("结果汇总"), default=dict)
+    errors = models.JSONField(_("错误行"), default=list)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def progress_key(self) -> str:
+        # the upload time too: ids restart in a fresh database, a shared cache does not
+        return f"{self.progress_prefix}:{self.pk}:{self.created_at:%Y%m%d%H%M%S%f}:progress"

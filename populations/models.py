@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.models import Grid
 from kaili import crypto
+from kaili.models import FileImport
 from kaili.scope import (
     VIEW,
     Everything,
@@ -744,56 +745,24 @@ class ScheduleRule(models.Model):
 # --- registry imports (populations/imports.py) ------------------------------------------
 
 
-class PeopleImport(models.Model):
+class PeopleImport(FileImport):
     """One upload of a registry file through the page: a dry run, then (once confirmed) the import.
 
     The file holds identity and phone numbers in clear, so it is kept encrypted like the
     fields it fills, and dropped once the import is done or refused.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("排队中")
-        RUNNING = "running", _("进行中")
-        VALID = "valid", _("校验通过，待确认")
-        INVALID = "invalid", _("有错误，未写入")
-        DONE = "done", _("已导入")
-        FAILED = "failed", _("失败")
+    progress_prefix = "populations:import"
 
-    FINISHED = (Status.VALID, Status.INVALID, Status.DONE, Status.FAILED)
-
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
-    filename = models.CharField(_("文件名"), max_length=200)
     content_encrypted = models.BinaryField(_("文件内容（密文）"), default=bytes, editable=False)
-    dry_run = models.BooleanField(_("仅校验"), default=True)
-    confirms = models.ForeignKey(
-        "self", verbose_name=_("确认的校验"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.PENDING)
-    summary = models.JSONField(_("结果汇总"), default=dict)
-    errors = models.JSONField(_("错误行"), default=list)
 
-    class Meta:
+    class Meta(FileImport.Meta):
         verbose_name = _("人口导入")
         verbose_name_plural = _("人口导入")
-        ordering = ["-created_at", "-id"]
         constraints = [
             # a dry run is confirmed once, however often the button is pressed
             models.UniqueConstraint(fields=["confirms"], condition=Q(confirms__isnull=False), name="people_import_confirmed_once")
         ]
-
-    def __str__(self):
-        return f"{self.filename} ({self.get_status_display()})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED
-
-    @property
-    def progress_key(self) -> str:
-        # the upload time too: ids restart in a fresh database, a shared cache does not
-        return f"populations:import:{self.pk}:{self.created_at:%Y%m%d%H%M%S%f}:progress"
 
     def set_content(self, data: bytes) -> None:
         self.content_encrypted = crypto.field_cipher().encrypt(data) if data else b""
