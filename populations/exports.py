@@ -81,16 +81,21 @@ PEOPLE_EXPORT_FORMATS = {
 }
 
 
+SEARCH_FILTERS = {"q", "identity_number", "phone"}
+
+
 def masked_filters(filters: dict) -> dict:
-    """The filters as the audit row keeps them: a searched identity or phone number masked."""
+    """The filters as the audit row keeps them: a searched identity or phone number masked
+    (the grid codes of ``under`` and ``unit`` stay as they are)."""
     from kaili.crypto import mask_identity_number, mask_phone
 
-    masked = {}
-    for name, value in (filters or {}).items():
-        compact = str(value).replace(" ", "").replace("-", "")
+    masked = dict(filters or {})
+    for name in SEARCH_FILTERS & set(masked):
+        value = masked[name]
+        compact = str(value).replace(" ", "").replace("-", "").upper()
         if len(compact) == 18 and compact[:17].isdigit():
-            value = mask_identity_number(compact.upper())
-        elif compact.isdigit() and len(compact) >= 7:
+            value = mask_identity_number(compact)
+        elif sum(ch.isdigit() for ch in compact) >= 7:
             value = mask_phone(compact)
         masked[name] = value
     return masked

@@ -27,13 +27,12 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView, View
 
 from grids.models import Grid, GridKind
-from kaili import crypto
 from kaili.audit import audit_record
 from kaili.mixins import ScopedViewMixin
 from kaili.models import AuditAction
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, Everything, reachable_ranges, scope_filter, scope_predicate, user_can
 from populations import qr, selectors, services
-from populations.exports import PEOPLE_EXPORT_FORMATS, people_export_response
+from populations.exports import PEOPLE_EXPORT_FORMATS, masked_filters, people_export_response
 from populations.forms import (
     FOLLOW_UP_LABELS,
     CountsNodeForm,
@@ -133,15 +132,6 @@ def _page(request, template: str, context: dict, *, section: str = "", status: i
     context.setdefault("section_links", _section_links(request.user, section))
     response = render(request, template, context, status=status)
     return _no_store(response) if no_store else response
-
-
-def _audit_filters(data: dict) -> dict:
-    """Filters as written to the audit trail: a number searched for is masked there too."""
-    filters = dict(data)
-    query = (filters.get("q") or "").replace(" ", "")
-    if query and sum(ch.isdigit() for ch in query) >= 7:
-        filters["q"] = crypto.mask_identity_number(query) if len(query) == 18 else crypto.mask_phone(query)
-    return filters
 
 
 def _is_number_search(query: str) -> bool:
@@ -385,7 +375,7 @@ class PersonListView(ScopedViewMixin, ListView):
             # Do not echo the number back into the page: show it masked.
             query = self.form.cleaned_data["q"]
             self.form = PersonFilterForm(initial={"under": self.form.cleaned_data["under"]})
-            context["number_searched"] = _audit_filters({"q": query})["q"]
+            context["number_searched"] = masked_filters({"q": query})["q"]
         context.update(
             form=self.form,
             query=_query_without_page(self.request),
@@ -412,7 +402,7 @@ class PersonExportView(ScopedViewMixin, View):
         if not form.is_valid():
             return HttpResponseBadRequest(_("筛选条件有误。"))
         people = _filtered_people(self.get_queryset(), form.cleaned_data["q"], form.cleaned_data["under"])
-        filters = _audit_filters({key: value for key, value in form.cleaned_data.items() if value})
+        filters = {key: value for key, value in form.cleaned_data.items() if value}
         return _no_store(people_export_response(actor=request.user, people=people, file_format=file_format, filters=filters))
 
     def get_queryset(self):
@@ -700,7 +690,7 @@ def _render_enrollment(
         actor=user,
         action=AuditAction.READ_SENSITIVE,
         obj=enrollment,
-        object_repr=f"{enrollment.get_programme_display()} · {person.id_number_masked}",
+        object_repr=services.enrollment_repr(enrollment),
     )
     today = timezone.localdate()
     active = enrollment.status == EnrollmentStatus.ACTIVE
