@@ -63,6 +63,7 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
     ),
     roles.SECURITY_ADMIN: (
         Link(_("角色与授权"), "account-list", _("分配角色和网格范围，解除登录锁定")),
+        Link(_("专干分工"), "populations:officer-duties", _("各专干负责的特殊人群工程")),
         Link(_("接口文档"), "api-docs", _("全部接口与令牌")),
     ),
     roles.AUDITOR: (Link(_("审计日志"), "audit-log", _("按账号、对象、操作、时间检索并导出")),),

@@ -1,4 +1,6 @@
-"""The programmes' configuration in the admin: visit schedules, facilities, officer duties.
+"""The programmes' configuration in the admin: visit schedules and facilities.
+
+Officer duties are assigned by the security admin on their own page (separation of duties).
 
 Residents and enrollments are not edited here: their pages (and the API) mask what the
 reader may not see and audit every sensitive read, which the admin's generic forms cannot.
@@ -11,7 +13,7 @@ from django.contrib import admin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from populations.models import Facility, ProgrammeOfficer, ScheduleRule
+from populations.models import Facility, ScheduleRule
 from populations.services import facility_create, facility_update
 
 
@@ -21,14 +23,6 @@ class ScheduleRuleAdmin(admin.ModelAdmin):
     list_filter = ("programme", "basis")
     list_editable = ("interval_months", "interval_days")
     ordering = ("programme", "basis", "key_from")
-
-
-@admin.register(ProgrammeOfficer)
-class ProgrammeOfficerAdmin(admin.ModelAdmin):
-    list_display = ("user", "programme")
-    list_filter = ("programme",)
-    search_fields = ("user__username", "user__full_name")
-    raw_id_fields = ("user",)
 
 
 class FacilityForm(forms.ModelForm):

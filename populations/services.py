@@ -27,6 +27,7 @@ from populations.models import (
     Person,
     Placement,
     Programme,
+    ProgrammeOfficer,
     Registration,
     Relation,
     Residence,
@@ -670,6 +671,33 @@ def placement_end(*, actor, placement: Placement, ended_on: datetime.date, note:
         changes={"ended_on": ended_on},
     )
     return placement
+
+
+# --- officer duties ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def officer_duties_set(*, actor, user, programmes) -> set[str]:
+    """Say which programmes a programme officer runs (the security admin's call, like any
+    role assignment: 三员分立). Where they run them is their role grant on the tree."""
+    from kaili.roles import PROGRAMME_OFFICER, user_role_names
+
+    programmes = set(programmes)
+    unknown = programmes - set(Programme.values)
+    if unknown:
+        raise ValidationError({"programmes": _("“%(value)s”不是六大工程之一。") % {"value": "、".join(sorted(unknown))}})
+    if programmes and PROGRAMME_OFFICER not in user_role_names(user):
+        raise ValidationError({"user": _("%(user)s不是专干，请先授予“专干”角色。") % {"user": user}})
+    held = set(ProgrammeOfficer.objects.select_for_update().filter(user=user).values_list("programme", flat=True))
+    added, removed = programmes - held, held - programmes
+    ProgrammeOfficer.objects.filter(user=user, programme__in=removed).delete()
+    ProgrammeOfficer.objects.bulk_create(ProgrammeOfficer(user=user, programme=programme) for programme in sorted(added))
+    user.__dict__.pop("_kaili_programmes", None)
+    if added:
+        audit_record(actor=actor, action=AuditAction.GRANT, obj=user, changes={"programmes": sorted(added)})
+    if removed:
+        audit_record(actor=actor, action=AuditAction.REVOKE, obj=user, changes={"programmes": sorted(removed)})
+    return programmes
 
 
 # --- daily schedule refresh (Celery beat) -----------------------------------------------

@@ -21,6 +21,7 @@ urlpatterns = [
     path("persons/<int:pk>/enroll/", views.enroll, name="enroll"),
     path("programmes/", views.programmes, name="programmes"),
     path("worklist/", views.worklist, name="worklist"),
+    path("officers/", views.officer_duties, name="officer-duties"),
     path("enrollments/<int:pk>/", views.enrollment_detail, name="enrollment"),
     path("enrollments/<int:pk>/visits/", views.visit_create, name="visit-record"),
     path("enrollments/<int:pk>/exit/", views.enrollment_exit, name="enrollment-exit"),

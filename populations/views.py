@@ -62,6 +62,7 @@ from populations.models import (
     Person,
     Placement,
     Programme,
+    ProgrammeOfficer,
     Registration,
     Relation,
     ScheduleRule,
@@ -895,3 +896,31 @@ def enroll(request, pk):
         detail_name=DETAIL_MODELS[programme]._meta.verbose_name,
     )
     return _page(request, "populations/enroll_form.html", context, section="persons", status=400 if data is not None else 200)
+
+
+# --- officer duties (security admin) ----------------------------------------------------
+
+
+@login_required
+def officer_duties(request):
+    """Which programmes each programme officer runs; set by the security admin."""
+    from kaili.models import User
+    from kaili.roles import PROGRAMME_OFFICER
+
+    if not request.user.has_perm("populations.add_programmeofficer"):
+        raise PermissionDenied
+    officers = User.objects.filter(groups__name=PROGRAMME_OFFICER, is_active=True).order_by("username")
+    if request.method == "POST":
+        officer = get_object_or_404(officers, pk=request.POST.get("user"))
+        try:
+            services.officer_duties_set(actor=request.user, user=officer, programmes=request.POST.getlist("programmes"))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("已保存%(user)s负责的工程。") % {"user": officer})
+        return redirect("populations:officer-duties")
+    duties: dict[int, set[str]] = {}
+    for user_id, programme in ProgrammeOfficer.objects.filter(user__in=officers).values_list("user_id", "programme"):
+        duties.setdefault(user_id, set()).add(programme)
+    rows = [{"officer": officer, "duties": duties.get(officer.pk, set())} for officer in officers]
+    return _page(request, "populations/officer_duties.html", {"rows": rows, "programmes": Programme.choices})
