@@ -702,3 +702,18 @@ def test_households_are_counted_once_with_their_members(client, world):
     client.force_login(world.centre_a)
     body = body_of(client.get(url("households")))
     assert "人口 <strong>2</strong>" in body and "户籍户 <strong>1</strong>" in body
+
+
+def test_long_lists_are_paginated(client, tree, user_factory):
+    """Regression: the shared pagination template failed on ListView pages past 50 rows."""
+    from kaili import roles
+    from tests.populations.factories import make_household
+
+    for number in range(51):
+        make_household(tree.unit_a, address=f"北京路 {number} 号")
+    worker = user_factory("worker_paged", roles.GRID_WORKER, [tree.zone_a.code])
+    client.force_login(worker)
+    first = client.get("/populations/households/")
+    assert first.status_code == 200 and "第 1 / 2 页" in first.content.decode()
+    second = client.get("/populations/households/?page=2")
+    assert second.status_code == 200 and "第 2 / 2 页" in second.content.decode()
