@@ -742,8 +742,11 @@ class ProgrammeWriter:
         if active:
             member.visits = self.visits(enrollment, state)
             # what refresh_all_schedules would compute, so that its one pass finds it done
-            enrollment.last_visit_on = max((v.visited_on for v in member.visits), default=None)
-            enrollment.next_due_on = self.rules.next_due(enrollment, enrollment.last_visit_on)
+            last_by_kind = {}
+            for visit in member.visits:
+                last_by_kind[visit.kind] = max(visit.visited_on, last_by_kind.get(visit.kind, visit.visited_on))
+            enrollment.last_visit_on = max(last_by_kind.values(), default=None)
+            enrollment.next_due_on = self.rules.next_due(enrollment, last_by_kind)
             enrollment.overdue = due_state(enrollment.next_due_on, today) == "overdue"
             since = (today - enrollment.started_on).days
             member.placements = [
@@ -960,14 +963,19 @@ class ProgrammeWriter:
         return record, placements
 
     def visits(self, enrollment: Enrollment, state: str | None = None) -> list[Visit]:
-        """Past visits of the programme's scheduled kind, so that about one member in eight is
-        overdue, one in eight due within the week, and a few new ones were never visited."""
+        """Past visits of each of the programme's scheduled kinds, so that about one member in
+        eight is overdue, one in eight due within the week, and a few new ones were never visited."""
+        state = state or self.rng.choices(("overdue", "due", "new", "ok"), (12, 12, 6, 70))[0]
+        made = []
+        for kind in sorted(self.rules.scheduled_kinds(enrollment.programme)):
+            rule = self.rules.rule_for(enrollment, self.today, kind)
+            if rule is not None:
+                made += self._visits_of_rule(enrollment, rule, state)
+        return made
+
+    def _visits_of_rule(self, enrollment: Enrollment, rule, state: str) -> list[Visit]:
         rng, today = self.rng, self.today
-        rule = self.rules.rule_for(enrollment, today)
-        if rule is None:
-            return []
         step = rule.interval_months * 30 + rule.interval_days
-        state = state or rng.choices(("overdue", "due", "new", "ok"), (12, 12, 6, 70))[0]
         if state == "new":  # never visited yet: only someone enrolled within the interval
             if enrollment.started_on + datetime.timedelta(days=step) > today:
                 return []

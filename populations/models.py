@@ -710,6 +710,7 @@ class ScheduleBasis(models.TextChoices):
     LEVEL = "level", _("按风险/需求等级")
     YEAR = "year", _("按在册年度")
     SUPERVISION = "supervision", _("按管理等级")
+    CATEGORY = "category", _("按矫正类别")
     ANY = "any", _("统一")
 
 
@@ -717,7 +718,10 @@ class ScheduleRule(models.Model):
     """How often an enrolled person is followed up, visited or tested (admin-editable).
 
     A rule applies to the programme's enrollments whose key (risk level, programme year,
-    or supervision level 1 strict / 2 ordinary) lies in ``key_from..key_to``.
+    supervision level 1 strict / 2 ordinary, or correction category 1 管制 / 2 缓刑 / 3 假释 /
+    4 暂予监外执行) lies in ``key_from..key_to``. A programme may keep several schedules at
+    once, one per kind of visit (a visit and a monthly health report, say): the first
+    matching rule of each kind applies, and the earliest of their due dates is the next.
     """
 
     programme = models.CharField(_("工程"), max_length=16, choices=Programme.choices)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from populations.models import (
+    CorrectionCategory,
     Enrollment,
     Programme,
     ScheduleBasis,
@@ -29,6 +30,7 @@ DEFAULT_RULES = [
     (Programme.MENTAL_HEALTH, ScheduleBasis.LEVEL, 3, 5, VisitKind.FOLLOW_UP, 0, 14, "不稳定（3-5级）：转诊并在2周内随访"),
     (Programme.CORRECTION, ScheduleBasis.SUPERVISION, 1, 1, VisitKind.VISIT, 0, 7, "严管：每周走访或报到1次"),
     (Programme.CORRECTION, ScheduleBasis.SUPERVISION, 2, 2, VisitKind.VISIT, 1, 0, "普管：每月走访或报到1次"),
+    (Programme.CORRECTION, ScheduleBasis.CATEGORY, 4, 4, VisitKind.HEALTH_REPORT, 1, 0, "暂予监外执行：每月报告病情"),
     (Programme.RELEASED, ScheduleBasis.LEVEL, 3, 3, VisitKind.VISIT, 1, 0, "高风险：每月帮教走访1次"),
     (Programme.RELEASED, ScheduleBasis.LEVEL, 0, 2, VisitKind.VISIT, 3, 0, "中低风险：每季度帮教走访1次"),
     (Programme.DRUG_REHAB, ScheduleBasis.YEAR, 1, 1, VisitKind.DRUG_TEST, 1, 0, "第1年：每月尿检1次"),
@@ -77,6 +79,14 @@ def programme_year(started_on: datetime.date, on: datetime.date) -> int:
     return year
 
 
+CATEGORY_KEYS = {
+    CorrectionCategory.SURVEILLANCE: 1,
+    CorrectionCategory.PROBATION: 2,
+    CorrectionCategory.PAROLE: 3,
+    CorrectionCategory.OUTSIDE_PRISON: 4,
+}
+
+
 def schedule_key(enrollment: Enrollment, basis: str, on: datetime.date) -> int:
     if basis == ScheduleBasis.LEVEL:
         return enrollment.level
@@ -86,6 +96,9 @@ def schedule_key(enrollment: Enrollment, basis: str, on: datetime.date) -> int:
         correction = getattr(enrollment, "correction", None)
         strict = correction is not None and correction.supervision_level == SupervisionLevel.STRICT
         return 1 if strict else 2
+    if basis == ScheduleBasis.CATEGORY:
+        correction = getattr(enrollment, "correction", None)
+        return CATEGORY_KEYS.get(correction.category, 0) if correction is not None else 0
     return 0
 
 
@@ -97,8 +110,11 @@ class RuleBook:
         for rule in rules if rules is not None else ScheduleRule.objects.all():
             self.by_programme.setdefault(rule.programme, []).append(rule)
 
-    def rule_for(self, enrollment: Enrollment, on: datetime.date) -> ScheduleRule | None:
+    def rule_for(self, enrollment: Enrollment, on: datetime.date, kind: str | None = None) -> ScheduleRule | None:
+        """The first rule (of visit ``kind``, if given) that applies to ``enrollment`` on ``on``."""
         for rule in self.by_programme.get(enrollment.programme, ()):
+            if kind is not None and rule.visit_kind != kind:
+                continue
             if rule.key_from <= schedule_key(enrollment, rule.basis, on) <= rule.key_to:
                 return rule
         return None
@@ -106,14 +122,20 @@ class RuleBook:
     def scheduled_kinds(self, programme: str) -> set[str]:
         return {rule.visit_kind for rule in self.by_programme.get(programme, ())}
 
-    def next_due(self, enrollment: Enrollment, last_visit_on: datetime.date | None) -> datetime.date | None:
-        """The date the next scheduled visit falls due, or None when no rule applies."""
-        since = last_visit_on or enrollment.started_on
-        rule = self.rule_for(enrollment, since)
-        if rule is None:
-            return None
-        due = add_months(since, rule.interval_months) + datetime.timedelta(days=rule.interval_days)
-        return due
+    def next_due(self, enrollment: Enrollment, last_visits) -> datetime.date | None:
+        """When the next scheduled visit falls due, or None when no rule applies.
+
+        ``last_visits`` is the last visit of each scheduled kind (``{kind: date}``), or one
+        date standing for all of them; a kind never visited counts from the start.
+        """
+        dues = []
+        for kind in sorted(self.scheduled_kinds(enrollment.programme)):
+            last = last_visits.get(kind) if isinstance(last_visits, dict) else last_visits
+            since = last or enrollment.started_on
+            rule = self.rule_for(enrollment, since, kind)
+            if rule is not None:
+                dues.append(add_months(since, rule.interval_months) + datetime.timedelta(days=rule.interval_days))
+        return min(dues, default=None)
 
 
 def due_state(next_due_on: datetime.date | None, today: datetime.date) -> str:

@@ -375,14 +375,17 @@ def _derived_dates(programme: str, started_on, planned_end_on, record):
 
 
 def refresh_schedule(enrollment: Enrollment, *, rules: RuleBook | None = None, today=None, save: bool = True) -> Enrollment:
-    """Recompute the next due date and the overdue flag from the last scheduled visit."""
+    """Recompute the next due date and the overdue flag from the last scheduled visits."""
     rules = rules or RuleBook()
     today = today or timezone.localdate()
     kinds = rules.scheduled_kinds(enrollment.programme)
-    last = enrollment.visits.filter(kind__in=kinds).aggregate(last=Max("visited_on"))["last"] if enrollment.pk else None
-    enrollment.last_visit_on = last
+    last_by_kind = {}
+    if enrollment.pk:
+        visits = enrollment.visits.filter(kind__in=kinds).values("kind").annotate(last=Max("visited_on"))
+        last_by_kind = {row["kind"]: row["last"] for row in visits}
+    enrollment.last_visit_on = max(last_by_kind.values(), default=None)
     if enrollment.status == EnrollmentStatus.ACTIVE:
-        enrollment.next_due_on = rules.next_due(enrollment, last)
+        enrollment.next_due_on = rules.next_due(enrollment, last_by_kind)
         enrollment.overdue = due_state(enrollment.next_due_on, today) == "overdue"
     else:
         enrollment.next_due_on, enrollment.overdue = None, False
@@ -707,7 +710,7 @@ def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) 
     """Recompute every active enrollment's next due date and overdue flag (idempotent)."""
     today = today or timezone.localdate()
     rules = RuleBook()
-    last_visits = {}
+    last_visits: dict[int, dict[str, datetime.date]] = {}
     kinds_by_programme = {programme: rules.scheduled_kinds(programme) for programme in Programme.values}
     for enrollment_id, programme, kind, last in (
         Visit.objects.filter(enrollment__status=EnrollmentStatus.ACTIVE)
@@ -715,15 +718,16 @@ def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) 
         .annotate(last=Max("visited_on"))
     ):
         if kind in kinds_by_programme[programme]:
-            last_visits[enrollment_id] = max(last, last_visits.get(enrollment_id, last))
+            last_visits.setdefault(enrollment_id, {})[kind] = last
     changed = overdue = 0
     queryset = Enrollment.objects.active().select_related("correction").order_by("pk")
     total = queryset.count() if progress else 0
     batch = []
     for done, enrollment in enumerate(queryset.iterator(chunk_size=batch_size), start=1):
         before = (enrollment.next_due_on, enrollment.overdue, enrollment.last_visit_on)
-        enrollment.last_visit_on = last_visits.get(enrollment.pk)
-        enrollment.next_due_on = rules.next_due(enrollment, enrollment.last_visit_on)
+        last_by_kind = last_visits.get(enrollment.pk, {})
+        enrollment.last_visit_on = max(last_by_kind.values(), default=None)
+        enrollment.next_due_on = rules.next_due(enrollment, last_by_kind)
         enrollment.overdue = due_state(enrollment.next_due_on, today) == "overdue"
         overdue += enrollment.overdue
         if before != (enrollment.next_due_on, enrollment.overdue, enrollment.last_visit_on):

@@ -56,5 +56,5 @@ def test_facilities_outside_the_admins_scope_are_not_listed(town_admin, tree):
 
 def test_schedule_rules_are_listed_for_editing(town_admin):
     page = town_admin.get("/admin/populations/schedulerule/").content.decode()
-    assert ScheduleRule.objects.count() == 13
+    assert ScheduleRule.objects.count() == 14
     assert "每3个月随访1次" in page

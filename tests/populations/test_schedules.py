@@ -149,3 +149,32 @@ def test_the_daily_task_flags_overdue_and_is_idempotent(tree):
     assert late.overdue and not recent.overdue
     assert first["overdue"] == 1
     assert refresh_due_visits.delay().get() == {"changed": 0, "overdue": 1}
+
+
+def test_temporary_service_outside_prison_also_reports_health_monthly(tree):
+    """Two schedules at once: ordinary supervision visits monthly and health reports monthly;
+    the earlier due date is the next one, and each kind counts from its own last entry."""
+    details = {
+        "category": "outside_prison",
+        "correction_start": START,
+        "correction_end": datetime.date(2027, 1, 10),
+        "supervision_level": "ordinary",
+    }
+    enrollment = make_enrollment(make_person(unit=tree.unit_a), Programme.CORRECTION, started_on=START, details=details)
+    assert enrollment.next_due_on == add_months(START, 1)
+    visit_record(actor=None, enrollment=enrollment, kind="visit", visited_on=datetime.date(2025, 2, 5))
+    enrollment.refresh_from_db()
+    assert enrollment.next_due_on == add_months(START, 1)  # the health report is still due from the start
+    visit_record(actor=None, enrollment=enrollment, kind="health_report", visited_on=datetime.date(2025, 2, 20))
+    enrollment.refresh_from_db()
+    assert enrollment.next_due_on == datetime.date(2025, 3, 5)  # now the visit comes first
+    refresh_all_schedules(today=datetime.date(2025, 3, 1))
+    enrollment.refresh_from_db()
+    assert enrollment.next_due_on == datetime.date(2025, 3, 5) and enrollment.last_visit_on == datetime.date(2025, 2, 20)
+
+
+def test_probation_has_no_health_reports(tree):
+    enrollment = make_enrollment(make_person(unit=tree.unit_a), Programme.CORRECTION, started_on=START)
+    visit_record(actor=None, enrollment=enrollment, kind="visit", visited_on=datetime.date(2025, 2, 5))
+    enrollment.refresh_from_db()
+    assert enrollment.next_due_on == datetime.date(2025, 3, 5)
