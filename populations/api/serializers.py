@@ -140,6 +140,10 @@ class PersonWriteSerializer(serializers.Serializer):
     notes = serializers.CharField(label=_("备注"), required=False, allow_blank=True)
 
 
+class PersonSearchSerializer(serializers.Serializer):
+    q = serializers.CharField(label=_("姓名、身份证号或电话"), max_length=64)
+
+
 class PersonRevealSerializer(serializers.Serializer):
     identity_number = serializers.CharField(label=_("身份证号"))
     phone = serializers.CharField(label=_("联系电话"), allow_blank=True)

@@ -182,6 +182,19 @@ def test_people_search_by_name_identity_number_and_phone(api, tree, worker_a):
     assert number not in response.content.decode() and zhang.id_number_masked in response.content.decode()
 
 
+def test_searching_by_post_keeps_numbers_out_of_the_url_and_stays_in_scope(api, tree, worker_a):
+    number = identity_number()
+    make_person(unit=tree.unit_a, name="张伟", identity_number=number)
+    elsewhere = identity_number()
+    make_person(unit=tree.unit_b, name="李明", identity_number=elsewhere)
+    api.force_authenticate(worker_a)
+    found = api.post("/api/persons/search/", {"q": number}, format="json")
+    assert [row["name"] for row in results(found)] == ["张伟"]
+    assert number not in found.content.decode()
+    assert results(api.post("/api/persons/search/", {"q": elsewhere}, format="json")) == []
+    assert "q" in error_fields(api.post("/api/persons/search/", {}, format="json"))
+
+
 def test_reveal_gives_clear_numbers_to_responsible_staff_and_is_audited(api, tree, worker_a, officer_a):
     number = identity_number()
     person = make_person(unit=tree.unit_a, identity_number=number, phone="13812345678")
