@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kaili.scope import CHANGE
 from populations.models import Facility, ScheduleRule
 from populations.services import facility_create, facility_update
 
@@ -57,7 +58,9 @@ class FacilityAdmin(admin.ModelAdmin):
         from django.db.models import Count, Q
 
         return (
-            Facility.objects.restrict(request.user)
+            # Those the admin may change: a town's admin does not edit the city's centre,
+            # although its officers see it (FacilityQuerySet.restrict for viewing).
+            Facility.objects.restrict(request.user, CHANGE)
             .select_related("grid")
             .annotate(current=Count("placements", filter=Q(placements__ended_on__isnull=True)))
         )

@@ -184,6 +184,11 @@ class Programme(models.TextChoices):
     LEFT_BEHIND = "left_behind", _("雨露工程")
 
 
+def level_range(programme: str) -> range:
+    """Mental health grades risk 0-5 (the 2018 work norm); the others 0-3 (none to high)."""
+    return range(0, 6) if programme == Programme.MENTAL_HEALTH else range(0, 4)
+
+
 PROGRAMME_SUBJECTS = {
     Programme.MENTAL_HEALTH: _("严重精神障碍患者"),
     Programme.CORRECTION: _("社区矫正对象"),

@@ -21,6 +21,7 @@ from populations.models import (
     ScheduleRule,
     SupervisionLevel,
     VisitKind,
+    level_range,
 )
 
 # (programme, basis, key_from, key_to, visit kind, months, days, why)
@@ -188,7 +189,7 @@ def clean_visit(*, programme: str, kind: str, level, result: str, hours, details
     details = dict(details or {})
     errors = {}
     if kind == VisitKind.FOLLOW_UP and programme == Programme.MENTAL_HEALTH:
-        if level is None or not 0 <= int(level) <= 5:
+        if level is None or int(level) not in level_range(programme):
             errors["level"] = _("随访须评估危险性等级（0-5 级）。")
         for field, choices in MENTAL_HEALTH_FOLLOW_UP.items():
             value = details.get(field)
@@ -202,7 +203,7 @@ def clean_visit(*, programme: str, kind: str, level, result: str, hours, details
         for flag in MENTAL_HEALTH_FLAGS:
             if flag in details and not isinstance(details[flag], bool):
                 errors[f"details.{flag}"] = _("应为是或否。")
-    elif level is not None and programme != Programme.MENTAL_HEALTH and not 0 <= int(level) <= 3:
+    elif level is not None and int(level) not in level_range(programme):
         errors["level"] = _("等级应为 0-3。")
     if kind == VisitKind.DRUG_TEST and result not in DRUG_TEST_RESULTS:
         errors["result"] = _("尿检结果须为阴性、阳性或拒检。")

@@ -6,7 +6,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
 from kaili import roles
-from kaili.scope import VIEW, Everything, reachable_ranges, role_ranges, scope_filter
+from kaili.scope import VIEW, NodeRange, reachable_ranges, role_ranges, scope_filter, scope_predicate
 from populations.models import (
     Enrollment,
     EnrollmentStatus,
@@ -16,11 +16,7 @@ from populations.models import (
 )
 from populations.schedules import DUE_SOON_DAYS
 
-
-def _covers(ranges, unit) -> bool:
-    if isinstance(ranges, Everything):
-        return True
-    return any(r.tree_id == unit.tree_id and r.lft <= unit.lft <= r.rght for r in ranges)
+COUNT = "count"  # populations.count_enrollment: numbers without names
 
 
 def responsible_condition(user) -> Q:
@@ -95,11 +91,10 @@ def programme_counts(user, node) -> dict:
     of ``node``, for leaders: ``{"total": {programme: n}, "children": [(child, {programme: n})]}``."""
     from grids.models import Grid
 
-    ranges = reachable_ranges(user, "populations.count_enrollment")
-    if not _covers(ranges, node):
+    if not scope_predicate(user, Enrollment, COUNT)(node):
         return {"total": {}, "children": []}
     active = Enrollment.objects.filter(status=EnrollmentStatus.ACTIVE)
-    under = Q(person__unit__tree_id=node.tree_id, person__unit__lft__gte=node.lft, person__unit__lft__lte=node.rght)
+    under = scope_filter([NodeRange(node.tree_id, node.lft, node.rght)], "person__unit")
     total = dict(active.filter(under).values_list("programme").annotate(n=Count("pk")).values_list("programme", "n"))
     children = list(Grid.objects.filter(parent=node).order_by("code"))
     per_child = {child.pk: {} for child in children}

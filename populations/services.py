@@ -33,6 +33,7 @@ from populations.models import (
     Residence,
     Visit,
     VisitKind,
+    level_range,
     normalise_phone,
 )
 from populations.schedules import RuleBook, clean_visit, due_state
@@ -73,7 +74,7 @@ def _clean_choice(value: str, choices, field: str, errors: dict) -> None:
 
 @transaction.atomic
 def household_create(
-    *, actor, unit: Grid, address: str, doorplate: str = "", registration: str = Registration.REGISTERED, number: str = ""
+    *, actor, unit: Grid, address: str, doorplate: str = "", registration: str = Registration.REGISTERED
 ) -> Household:
     _require_unit(unit)
     errors = {}
@@ -84,13 +85,8 @@ def household_create(
         raise ValidationError(errors)
     # One unit's numbering at a time, so two workers registering at once get distinct numbers.
     Grid.objects.select_for_update().filter(pk=unit.pk).first()
-    if number:
-        if not number.startswith(unit.code) or len(number) != len(unit.code) + 3 or not number.isdigit():
-            raise ValidationError({"number": _("户编号应为单元编码 %(code)s 加三位序号。") % {"code": unit.code}})
-        if Household.objects.filter(number=number).exists():
-            raise ValidationError({"number": _("户编号 %(number)s 已存在。") % {"number": number}})
     household = Household.objects.create(
-        number=number or household_next_number(unit),
+        number=household_next_number(unit),
         unit=unit,
         address=address.strip(),
         doorplate=doorplate.strip(),
@@ -324,10 +320,6 @@ def _require_reach(actor, model, pk, action: str) -> None:
         raise PermissionDenied(_("您不负责该工程的这名人员，或其不在您的管辖范围内。"))
 
 
-def _level_range(programme: str) -> range:
-    return range(0, 6) if programme == Programme.MENTAL_HEALTH else range(0, 4)
-
-
 def _clean_detail(programme: str, enrollment: Enrollment, details: dict, existing=None):
     model = DETAIL_MODELS[programme]
     record = existing or model(enrollment=enrollment)
@@ -355,8 +347,8 @@ def _check_enrollment_fields(programme: str, level, started_on, planned_end_on, 
     if programme not in Programme.values:
         errors["programme"] = _("“%(value)s”不是六大工程之一。") % {"value": programme}
         return
-    if level is not None and int(level) not in _level_range(programme):
-        top = _level_range(programme)[-1]
+    if level is not None and int(level) not in level_range(programme):
+        top = level_range(programme)[-1]
         errors["level"] = _("%(programme)s的等级应为 0-%(top)d。") % {"programme": Programme(programme).label, "top": top}
     if started_on and started_on > timezone.localdate():
         errors["started_on"] = _("纳入日期不能晚于今天。")

@@ -58,3 +58,9 @@ def test_schedule_rules_are_listed_for_editing(town_admin):
     page = town_admin.get("/admin/populations/schedulerule/").content.decode()
     assert ScheduleRule.objects.count() == 14
     assert "每3个月随访1次" in page
+
+
+def test_a_town_admin_does_not_edit_the_citys_facility(town_admin, tree):
+    city_centre = facility_create(actor=None, grid=tree.city, kind="rehab_centre", name="市戒毒康复中心", capacity=1000)
+    assert town_admin.get(f"/admin/populations/facility/{city_centre.pk}/change/").status_code in (302, 404)
+    assert "市戒毒康复中心" not in town_admin.get("/admin/populations/facility/").content.decode()
