@@ -35,6 +35,7 @@ from kaili.audit import audit_record
 from kaili.models import AuditAction, User
 from kaili.progress import no_progress
 from populations.identity import make_identity_number
+from populations.imports import last_household_sequences
 from populations.models import (
     DETAIL_MODELS,
     AttentionLevel,
@@ -475,11 +476,14 @@ def seed_registry(*, rng: random.Random, units: list[UnitInfo], scale: float, to
     _check_columns(Person, PERSON_COLUMNS)
     filled = set(Household.objects.order_by().values_list("unit_id", flat=True).distinct())
     todo = [(unit, count) for unit, count in households_per_unit(units, scale) if count > 0 and unit.pk not in filled]
+    # an empty unit may still have numbered households that have moved away: numbers are never reused
+    numbered = last_household_sequences({unit.code for unit, _count in todo})
+    todo = [(unit, min(count, 999 - numbered.get(unit.code, 0))) for unit, count in todo]
     registry = Registry()
     total = sum(count for _unit, count in todo)
     if not total:
         return registry
-    used = set(Person.objects.values_list("id_number_hash", flat=True)) if Person.objects.exists() else set()
+    used = set(Person.objects.values_list("id_number_hash", flat=True))
     numbers = IdentityNumbers(rng, used)
     names = Names(rng)
     ethnicities = _weighted(ETHNICITY_WEIGHTS)
@@ -514,7 +518,8 @@ def seed_registry(*, rng: random.Random, units: list[UnitInfo], scale: float, to
     progress("住户与人员", 0, total)
     for unit, count in todo:
         doorplate_number = 0
-        for sequence in range(1, count + 1):
+        first = numbered.get(unit.code, 0) + 1
+        for sequence in range(first, first + count):
             floating = rng.random() < (0.04 if unit.rural else 0.18)
             if unit.rural:
                 doorplate_number += rng.randint(1, 3)

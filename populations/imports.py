@@ -41,8 +41,8 @@ from kaili.scope import ADD, CHANGE, VIEW, scope_predicate
 from kaili.tabular import INEXACT, TableFileError, read_table
 from populations.exports import PEOPLE_HEADER
 from populations.identity import ETHNICITIES, ETHNICITY_BY_NAME, normalise_identity_number, parse_identity_number
-from populations.models import Household, PeopleImport, Person, Registration, Relation, Residence
-from populations.services import PHONE_SHAPE
+from populations.models import Household, PeopleImport, Person, Registration, Relation, Residence, normalise_phone
+from populations.services import _clean_person_fields
 
 PROGRESS_STEP = 500
 BATCH = 2000
@@ -106,6 +106,8 @@ READING, CHECKING, WRITING = gettext_lazy("读取"), gettext_lazy("校验"), get
 # ... and a CSV saved from Excel then shows it as 5.22601E+17.
 SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 NUMBER_COLUMNS = ("household_number", "unit_code", "identity_number", "phone")
+# what an error message may show of a cell of these columns (the errors are stored in clear)
+MASKS = {"identity_number": crypto.mask_identity_number, "phone": crypto.mask_phone}
 
 
 class PeopleFileError(ValueError):
@@ -200,7 +202,11 @@ class _Household:
     registration: str = ""
     changes: dict = field(default_factory=dict)
     ok: bool = True
-    id: int | None = None  # known once written
+    created_id: int | None = None  # a new household's, once written
+
+    @property
+    def pk(self) -> int | None:
+        return self.existing["id"] if self.existing is not None else self.created_id
 
 
 @dataclass
@@ -300,7 +306,8 @@ class _Checker:
                 self.bad(
                     row,
                     column,
-                    _("单元格显示为科学计数法（%(value)s），Excel 已丢掉后几位数字；请把该列设为文本后重填。") % {"value": value},
+                    _("单元格显示为科学计数法（%(value)s），Excel 已丢掉后几位数字；请把该列设为文本后重填。")
+                    % {"value": MASKS.get(column, str)(value)},
                 )
         for column in ("unit_code", "address", "name", "identity_number"):
             if not getattr(row, column):
@@ -323,9 +330,13 @@ class _Checker:
                     parse_identity_number(row.identity_number)
                 except ValidationError as error:
                     self.bad(row, "identity_number", error.messages[0])
-        row.phone = row.phone.replace(" ", "")
-        if row.phone and "phone" not in mangled and "*" not in row.phone and not PHONE_SHAPE.match(row.phone):
-            self.bad(row, "phone", _("电话号码格式不正确：手机号为 11 位数字，座机为区号加号码。"))
+        if "phone" not in mangled and "*" not in row.phone:  # a masked phone is compared with the record's
+            errors = {}
+            _clean_person_fields({"phone": row.phone}, errors)  # the services' phone rule and message
+            if errors:
+                self.bad(row, "phone", errors["phone"])
+        # digits only, as Person.set_phone stores and hashes it, so an unchanged phone compares equal
+        row.phone = normalise_phone(row.phone)
         self._choice(row, "registration", self.registrations, Registration.choices)
         self._choice(row, "relation", self.relations, Relation.choices)
         self._choice(row, "residence", self.residences, Residence.choices)
@@ -433,7 +444,7 @@ class _Checker:
         for row in rows:  # rows with errors of their own are not planned: check their unit all the same
             if row.line not in sound_lines and row.unit_code:
                 self._check_unit(row, units_by_code.get(row.unit_code))
-        groups = self._group(rows, sound)
+        groups = self._group(sound)
         claimed: dict[int, _Household] = {}
         for group in groups:
             self._resolve_household(group, people, hashes, households_by_number, households_by_id, units_by_code, units_by_id)
@@ -465,7 +476,7 @@ class _Checker:
                 done += 1
                 if done % PROGRESS_STEP == 0:
                     progress(CHECKING, total * 2 // 3 + done // 3, total)
-                if row.line not in sound_lines or not group.ok:
+                if not group.ok:
                     continue
                 person = self._plan_person(row, group, people.get(hashes[row.line]), units_by_id)
                 if person is not None:
@@ -488,13 +499,11 @@ class _Checker:
         progress(CHECKING, total, total)
         return plan
 
-    def _group(self, rows: list[PersonRow], sound: list[PersonRow]) -> list[_Household]:
-        """Rows into households: by number, or by (unit, address, doorplate) when the number is blank."""
-        sound_lines = {row.line for row in sound}
+    def _group(self, sound: list[PersonRow]) -> list[_Household]:
+        """Rows without errors of their own into households: by number, or by (unit, address,
+        doorplate) when the number is blank."""
         groups: dict[tuple, _Household] = {}
-        for row in rows:
-            if row.line not in sound_lines:
-                continue
+        for row in sound:
             key = ("number", row.household_number) if row.household_number else ("new", row.unit_code, row.address, row.doorplate)
             group = groups.get(key)
             if group is None:
@@ -576,7 +585,11 @@ class _Checker:
             return
         current_unit = units_by_id[existing["unit_id"]]
         if not self.may[Household, CHANGE](current_unit):
-            bad_rows("household_number", _("户 %(number)s 不在您的管辖范围内。") % {"number": existing["number"]})
+            if first.household_number:
+                bad_rows("household_number", _("户 %(number)s 不在您的管辖范围内。") % {"number": existing["number"]})
+            else:
+                # found through its people: answer as for a new household there, naming no number
+                bad_rows("unit_code", _("单元 %(code)s 不在您的管辖范围内。") % {"code": unit.code})
             return
         changes = group.changes
         for column in ("address", "doorplate"):
@@ -684,17 +697,7 @@ class _Checker:
         pending = [g for g in groups if g.ok and g.existing is None and not g.number]
         if not pending:
             return
-        codes = {g.unit.code for g in pending}
-        # Every number with the unit's prefix, wherever the household lives now: a household
-        # that moved to another unit keeps its number, and numbers are unique.
-        last = dict(
-            Household.objects.annotate(prefix=Substr("number", 1, UNIT_CODE_LENGTH), length=Length("number"))
-            .filter(prefix__in=codes, length=HOUSEHOLD_NUMBER_LENGTH)
-            .values("prefix")
-            .annotate(last=Max("number"))
-            .values_list("prefix", "last")
-        )
-        sequence = {code: int(number[UNIT_CODE_LENGTH:]) for code, number in last.items()}
+        sequence = last_household_sequences({g.unit.code for g in pending})
         for group in groups:  # numbers the file gives its new households
             if group.ok and group.existing is None and group.number:
                 code = group.unit.code
@@ -709,6 +712,23 @@ class _Checker:
                 continue
             sequence[code] = next_sequence
             group.number = f"{code}{next_sequence:03d}"
+
+
+def last_household_sequences(codes) -> dict[str, int]:
+    """Unit code -> the last sequence numbered under it: ``household_next_number``'s rule
+    for many units in one query (units with no number yet are left out).
+
+    Every number with the unit's prefix counts, wherever the household lives now: a
+    household that moved to another unit keeps its number, and numbers are never reused.
+    """
+    last = (
+        Household.objects.annotate(prefix=Substr("number", 1, UNIT_CODE_LENGTH), length=Length("number"))
+        .filter(prefix__in=codes, length=HOUSEHOLD_NUMBER_LENGTH)
+        .values("prefix")
+        .annotate(last=Max("number"))
+        .values_list("prefix", "last")
+    )
+    return {code: int(number[UNIT_CODE_LENGTH:]) for code, number in last}
 
 
 def plan_import(rows: list[PersonRow], *, user=None, progress=no_progress, lock: bool = False) -> ImportPlan:
@@ -742,7 +762,7 @@ def _write(plan: ImportPlan, *, progress) -> None:
             for group in batch
         )
         for group, household in zip(batch, created, strict=True):
-            group.id = household.pk
+            group.created_id = household.pk
         done += len(batch)
         progress(WRITING, done, total)
 
@@ -764,16 +784,13 @@ def _write(plan: ImportPlan, *, progress) -> None:
             Person.objects.filter(household_id__in=household_ids).update(unit_id=unit_id, updated_at=now)
         done += len(plan.changed_households)
         progress(WRITING, done, total)
-    for group in plan.changed_households + [p.household for p in plan.changed_people + plan.new_people]:
-        if group.id is None:
-            group.id = group.existing["id"]
 
     for start in range(0, len(plan.new_people), BATCH):
         batch = []
         for planned in plan.new_people[start : start + BATCH]:
             fields = planned.fields
             person = Person(
-                household_id=planned.household.id,
+                household_id=planned.household.pk,
                 unit_id=planned.household.unit.id,
                 name=fields["name"],
                 ethnicity=fields["ethnicity"],
@@ -807,7 +824,7 @@ def _write(plan: ImportPlan, *, progress) -> None:
         done += len(plan.changed_people)
         progress(WRITING, done, total)
 
-    touched = {group.id for group in plan.new_households} | {p.household.id for p in plan.new_people + plan.changed_people}
+    touched = {group.pk for group in plan.new_households} | {p.household.pk for p in plan.new_people + plan.changed_people}
     _set_heads(touched, now)
 
 

@@ -33,6 +33,7 @@ from populations.models import (
     YouthRecord,
 )
 from populations.selectors import worklist
+from populations.services import household_create, household_update
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,15 @@ def test_households_follow_the_units_at_the_scale(seeded_small):
     sizes = Counter(Household.objects.annotate(n=Count("members")).values_list("n", flat=True))
     assert set(sizes) <= {2, 3, 4}
     assert 2.6 <= seeded_small.people_created / seeded_small.households_created <= 3.2
+
+
+def test_a_unit_whose_households_moved_away_is_numbered_after_them(small_tree):
+    moved = household_create(actor=None, unit=small_tree.unit_a, address="北京路 1 号")
+    household_update(actor=None, household=moved, unit=small_tree.unit_b)
+    demo.seed_populations(seed=7, scale=SCALE)
+    unit = small_tree.unit_a
+    numbers = sorted(Household.objects.filter(unit=unit).values_list("number", flat=True))
+    assert numbers == [f"{unit.code}{n:03d}" for n in range(2, 102)]  # 001 is taken, though no longer here
 
 
 def test_a_small_scale_spreads_households_instead_of_rounding_units_to_zero():

@@ -12,6 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from openpyxl import Workbook
 
+from grids.imports import RowError
 from grids.services import grid_retire
 from kaili import roles
 from kaili.models import AuditEntry
@@ -149,6 +150,15 @@ def test_the_same_file_imported_twice_changes_nothing_the_second_time(units):
     plan = run(rows)
     assert (plan.summary()["people_updated"], plan.summary()["people_created"], plan.summary()["households_created"]) == (1, 0, 0)
     assert Person.objects.with_identity_number(rows[1]["identity_number"]).get().occupation == "教师"
+
+
+def test_a_landline_is_stored_as_digits_and_a_second_import_finds_it_unchanged(units):
+    rows = [person(relation="head", phone="0855-822 1234")]
+    assert run(rows).ok
+    stored = Person.objects.get()
+    assert stored.phone == "08558221234" and Person.objects.with_phone("0855-8221234").get() == stored
+    plan = run(rows)
+    assert plan.summary()["unchanged"] == 1 and not plan.has_changes
 
 
 def test_numbered_households_and_known_people_are_updated(units):
@@ -296,6 +306,14 @@ def test_each_kind_of_bad_row_is_reported_with_line_and_column_and_nothing_is_wr
     assert state() == before  # the good row on line 2 was not written either
 
 
+def test_a_number_excel_showed_in_scientific_notation_is_not_repeated_in_clear(units):
+    shown = "5.22601198005170E+17"  # the first 15 digits of an identity number
+    plan = run([person(relation="head", identity_number=shown, phone="1.38000000012E+10")])
+    assert [(e.line, e.column) for e in plan.errors] == [(2, "identity_number"), (2, "phone")]
+    assert all("科学计数法" in e.message for e in plan.errors)
+    assert "522601198005170" not in str(plan.errors) and "38000000012" not in str(plan.errors)
+
+
 def test_a_retired_unit_takes_no_new_households(units):
     grid_retire(actor=None, grid=units.unit_b)
     plan = run([person(), person(unit_code=UNIT_B)])
@@ -388,6 +406,19 @@ def test_a_grid_worker_of_zone_a_cannot_import_into_zone_b(units):
     assert theirs.household.number not in plan.errors[2].message  # nothing told about households out of reach
     assert state() == before
     assert run(rows[:1], user=worker).ok
+
+
+def test_a_household_out_of_reach_found_through_its_people_is_answered_as_a_new_one(units):
+    worker = make_user("worker_a", roles.GRID_WORKER, [units.zone_a])
+    theirs = make_person(unit=units.unit_b, name="营盘坡居民", relation="head")
+    household = theirs.household
+    found = person(unit_code=UNIT_B, address=household.address, doorplate=household.doorplate,
+                   identity_number=theirs.identity_number, relation="head")  # fmt: skip
+    new = person(unit_code=UNIT_B, address="营盘坡 9 号", relation="head")
+    before = state()
+    errors = [run([row], user=worker).errors for row in (found, new)]
+    assert errors[0] == errors[1] == [RowError(2, "unit_code", f"单元 {UNIT_B} 不在您的管辖范围内。")]
+    assert state() == before
 
 
 # ---------------------------------------------------------------- the page
