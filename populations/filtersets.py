@@ -10,8 +10,10 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from grids.models import Grid
+from kaili.scope import NodeRange, scope_filter
 from populations.identity import ETHNICITIES
 from populations.models import (
     AttentionLevel,
@@ -39,22 +41,31 @@ def under_node(queryset, code: str, grid_path: str):
     node = Grid.objects.filter(code=(code or "").strip()).only("tree_id", "lft", "rght").first()
     if node is None:
         return queryset.none()
-    prefix = f"{grid_path}__" if grid_path else ""
-    return queryset.filter(**{f"{prefix}tree_id": node.tree_id, f"{prefix}lft__gte": node.lft, f"{prefix}lft__lte": node.rght})
+    return queryset.filter(scope_filter([NodeRange(node.tree_id, node.lft, node.rght)], grid_path))
+
+
+class UnderFilter(django_filters.CharFilter):
+    """``under``: the subtree of a grid code, reached through the queryset's own
+    ``grid_path`` (``ScopedQuerySet``). The queryset is already scoped: a code outside the
+    scope selects nothing, like a missing one."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("某网格及其全部下级（编码）"))
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        return qs if value in EMPTY_VALUES else under_node(qs, value, qs.grid_path)
 
 
 class HouseholdFilterSet(django_filters.FilterSet):
     unit = django_filters.CharFilter(field_name="unit__code", label=_("十户联防单元编码"))
-    under = django_filters.CharFilter(method="subtree", label=_("某网格及其全部下级（编码）"))
+    under = UnderFilter()
     registration = django_filters.ChoiceFilter(choices=Registration.choices, label=_("户别"))
     q = django_filters.CharFilter(method="search", label=_("住址、门牌号或户编号"))
 
     class Meta:
         model = Household
         fields = ["unit", "under", "registration", "q"]
-
-    def subtree(self, queryset, name, value):
-        return under_node(queryset, value, "unit")
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -68,7 +79,7 @@ class PersonFilterSet(django_filters.FilterSet):
     identity_number = django_filters.CharFilter(method="by_identity_number", label=_("身份证号（精确）"))
     household = django_filters.CharFilter(field_name="household__number", label=_("户编号"))
     unit = django_filters.CharFilter(field_name="unit__code", label=_("十户联防单元编码"))
-    under = django_filters.CharFilter(method="subtree", label=_("某网格及其全部下级（编码）"))
+    under = UnderFilter()
     sex = django_filters.ChoiceFilter(choices=Sex.choices, label=_("性别"))
     residence = django_filters.ChoiceFilter(choices=Residence.choices, label=_("人口类型"))
     ethnicity = django_filters.ChoiceFilter(choices=ETHNICITIES, label=_("民族"))
@@ -84,9 +95,6 @@ class PersonFilterSet(django_filters.FilterSet):
         # Exact match through the keyed hash: the clear number is never compared in SQL.
         return queryset.with_identity_number(value) if value.strip() else queryset
 
-    def subtree(self, queryset, name, value):
-        return under_node(queryset, value, "unit")
-
 
 DUE_CHOICES = [("overdue", _("已逾期")), ("due", _("7天内到期（含逾期）"))]
 
@@ -97,7 +105,7 @@ class EnrollmentFilterSet(django_filters.FilterSet):
     level = django_filters.NumberFilter(label=_("风险/需求等级"))
     attention = django_filters.ChoiceFilter(choices=AttentionLevel.choices, label=_("关注程度"))
     due = django_filters.ChoiceFilter(choices=DUE_CHOICES, method="by_due", label=_("走访到期"))
-    under = django_filters.CharFilter(method="subtree", label=_("某网格及其全部下级（编码）"))
+    under = UnderFilter()
     person = django_filters.NumberFilter(field_name="person_id", label=_("人员 ID"))
 
     class Meta:
@@ -111,9 +119,6 @@ class EnrollmentFilterSet(django_filters.FilterSet):
         if value == "overdue":
             return active.filter(next_due_on__lt=today)
         return active.filter(next_due_on__lte=today + datetime.timedelta(days=DUE_SOON_DAYS))
-
-    def subtree(self, queryset, name, value):
-        return under_node(queryset, value, "person__unit")
 
 
 class VisitFilterSet(django_filters.FilterSet):
@@ -139,11 +144,8 @@ class PlacementFilterSet(django_filters.FilterSet):
 
 class FacilityFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=FacilityKind.choices, label=_("类型"))
-    under = django_filters.CharFilter(method="subtree", label=_("某网格及其全部下级（编码）"))
+    under = UnderFilter()
 
     class Meta:
         model = Facility
         fields = ["kind", "under"]
-
-    def subtree(self, queryset, name, value):
-        return under_node(queryset, value, "grid")

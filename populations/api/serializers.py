@@ -70,11 +70,9 @@ class HouseholdCreateSerializer(serializers.Serializer):
     unit = serializers.CharField(label=_("十户联防单元编码"))
     address = serializers.CharField(label=_("住址"), max_length=200)
     doorplate = serializers.CharField(label=_("门牌号"), max_length=50, required=False, allow_blank=True, default="")
+    # No number: services.household_create numbers the household (unit code plus a sequence).
     registration = serializers.ChoiceField(
         label=_("户别"), choices=Registration.choices, required=False, default=Registration.REGISTERED
-    )
-    number = serializers.CharField(
-        label=_("户编号"), max_length=20, required=False, allow_blank=True, default="", help_text=_("留空则自动编号")
     )
 
 
@@ -246,9 +244,6 @@ class EnrollmentCreateSerializer(serializers.Serializer):
     team = TeamField(required=False, default=list)
     details = serializers.DictField(label=_("工程档案"), required=False, default=dict)
 
-    def validate_details(self, value):
-        return dict(value)
-
 
 class EnrollmentUpdateSerializer(serializers.Serializer):
     level = serializers.IntegerField(label=_("风险/需求等级"), required=False, min_value=0)
@@ -329,9 +324,6 @@ class VisitCreateSerializer(serializers.Serializer):
     )
     details = serializers.DictField(label=_("表单内容"), required=False, default=dict)
     note = serializers.CharField(label=_("情况记录"), required=False, allow_blank=True, default="")
-
-    def validate_details(self, value):
-        return dict(value)
 
 
 class FacilitySerializer(serializers.ModelSerializer):

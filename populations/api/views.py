@@ -13,9 +13,8 @@ person at a time through ``reveal``, which the service audits. Reading an enroll
 import csv
 import io
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -26,14 +25,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from grids.models import Grid
+from grids.selectors import grid_in_scope
 from kaili.api.base import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from kaili.api.errors import error_response
 from kaili.audit import audit_record
 from kaili.models import AuditAction, User
-from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter
+from kaili.scope import ADD, CHANGE, EXPORT, VIEW, scope_predicate
 from populations import selectors, services
 from populations.api import serializers as s
-from populations.exports import XLSX_CONTENT_TYPE, people_export_response
+from populations.exports import XLSX_CONTENT_TYPE, masked_filters, people_export_response
 from populations.filtersets import (
     EnrollmentFilterSet,
     FacilityFilterSet,
@@ -52,21 +52,43 @@ from populations.models import (
     Programme,
     Visit,
 )
+from populations.selectors import COUNT
 
-# The scope action of the leaders' counts: permission ``populations.count_enrollment``.
-COUNT = "count"
 EXPORT_FORMATS = ("csv", "xlsx")
 FORMAT_PARAMETER = OpenApiParameter("format", OpenApiTypes.STR, enum=list(EXPORT_FORMATS), description="文件格式")
 FILE_RESPONSES = {(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}
 
 
-def in_scope(user, model, action: str, grid_path: str) -> Q:
-    """Rows (reached through ``grid_path``) where ``user`` may do ``action`` on ``model``."""
-    return scope_filter(reachable_ranges(user, permission_for(model, action)), grid_path)
+def node_in_scope(user, code: str, model, action: str) -> Grid | None:
+    """The grid node ``code`` if ``user`` may do ``action`` on ``model`` there; None when
+    missing or out of scope alike."""
+    node = grid_in_scope(user=user, code=code, action=VIEW)
+    return node if node is not None and scope_predicate(user, model, action)(node) else None
 
 
-def not_in_scope(field: str, message: str):
-    return exceptions.ValidationError({field: [message]})
+def enrollment_to_record_on(user, pk: int, model) -> Enrollment:
+    """The enrollment a visit or placement is recorded against: one the caller sees, where
+    they may add ``model``."""
+    enrollment = Enrollment.objects.restrict(user, VIEW).select_related("person__unit").filter(pk=pk).first()
+    if enrollment is None or not scope_predicate(user, model, ADD)(enrollment.person.unit):
+        raise exceptions.ValidationError({"enrollment": [_("在册记录不存在或不在您的管辖范围内。")]})
+    return enrollment
+
+
+class ServiceWriteMixin:
+    """Writes call one function of ``populations.services`` (not DRF's model mixins, which
+    save through the serializer) and answer with the record as the list shows it."""
+
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        data = serializer_class(data=self.request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+    def written(self, record, status_code=status.HTTP_200_OK) -> Response:
+        # Read back through ``queryset`` (its joins and annotations) and not the write's
+        # scope: the service has checked it, and a member leaving an enrollment's team
+        # still gets the answer to their change.
+        return Response(self.get_serializer(self.queryset.get(pk=record.pk)).data, status=status_code)
 
 
 class FileExportMixin:
@@ -90,57 +112,46 @@ def format_refused():
 # --- households -------------------------------------------------------------------------
 
 
-class HouseholdViewSet(ScopedReadOnlyViewSet):
+class HouseholdViewSet(ServiceWriteMixin, ScopedReadOnlyViewSet):
     """Households of the caller's units, addressed by household number.
 
     Grid workers and departments register and change them; unit heads, centre staff and
     programme officers read them.
     """
 
-    queryset = Household.objects.select_related("unit", "head").order_by("number")
+    queryset = Household.objects.select_related("unit", "head").annotate(member_count=Count("members")).order_by("number")
     serializer_class = s.HouseholdSerializer
     filterset_class = HouseholdFilterSet
     lookup_field = "number"
     lookup_value_regex = r"\d{1,20}"
     ordering_fields = ["number", "address", "created_at"]
 
-    def get_queryset(self):
-        return super().get_queryset().annotate(member_count=Count("members"))
-
     def _unit(self, code: str, action: str) -> Grid:
-        unit = Grid.objects.filter(in_scope(self.request.user, Household, action, ""), code=code.strip()).first()
+        unit = node_in_scope(self.request.user, code, Household, action)
         if unit is None:
-            raise not_in_scope("unit", _("单元 %(code)s 不存在或不在您的管辖范围内。") % {"code": code})
+            raise exceptions.ValidationError({"unit": [_("单元 %(code)s 不存在或不在您的管辖范围内。") % {"code": code}]})
         return unit
-
-    def _respond(self, household: Household, status_code=status.HTTP_200_OK) -> Response:
-        fresh = Household.objects.select_related("unit", "head").annotate(member_count=Count("members")).get(pk=household.pk)
-        return Response(s.HouseholdSerializer(fresh).data, status=status_code)
 
     @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
     def create(self, request):
-        data = s.HouseholdCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(s.HouseholdCreateSerializer)
         unit = self._unit(values.pop("unit"), ADD)
         household = services.household_create(actor=request.user, unit=unit, **values)
-        return self._respond(household, status.HTTP_201_CREATED)
+        return self.written(household, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.HouseholdUpdateSerializer, responses=s.HouseholdSerializer)
     def partial_update(self, request, number=None):
         household = self.get_object()
-        data = s.HouseholdUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(s.HouseholdUpdateSerializer, partial=True)
         if "unit" in values:
             values["unit"] = self._unit(values["unit"], CHANGE)
-        return self._respond(services.household_update(actor=request.user, household=household, **values))
+        return self.written(services.household_update(actor=request.user, household=household, **values))
 
 
 # --- people -----------------------------------------------------------------------------
 
 
-class PersonViewSet(FileExportMixin, ScopedReadOnlyViewSet):
+class PersonViewSet(ServiceWriteMixin, FileExportMixin, ScopedReadOnlyViewSet):
     """People of the caller's units, always with masked identity and phone numbers.
 
     ``q`` takes a name fragment, or a complete identity or phone number (matched through
@@ -155,46 +166,37 @@ class PersonViewSet(FileExportMixin, ScopedReadOnlyViewSet):
     scope_actions = {"export": EXPORT, "reveal": VIEW, "search": VIEW}
 
     def _household(self, number: str, action: str) -> Household:
-        household = (
-            Household.objects.filter(in_scope(self.request.user, Person, action, "unit"), number=number.strip())
-            .select_related("unit")
-            .first()
-        )
-        if household is None:
-            raise not_in_scope("household", _("住户 %(number)s 不存在或不在您的管辖范围内。") % {"number": number})
+        # A household the caller sees, in a unit where they may add (or move in) people.
+        user = self.request.user
+        household = selectors.households_for(user).filter(number=number.strip()).first()
+        if household is None or not scope_predicate(user, Person, action)(household.unit):
+            raise exceptions.ValidationError(
+                {"household": [_("住户 %(number)s 不存在或不在您的管辖范围内。") % {"number": number}]}
+            )
         return household
-
-    def _respond(self, person: Person, status_code=status.HTTP_200_OK) -> Response:
-        fresh = Person.objects.select_related("household", "unit").get(pk=person.pk)
-        return Response(s.PersonSerializer(fresh).data, status=status_code)
 
     @extend_schema(request=s.PersonWriteSerializer, responses={201: s.PersonSerializer})
     def create(self, request):
-        data = s.PersonWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(s.PersonWriteSerializer)
         household = self._household(values.pop("household"), ADD)
         person = services.person_create(actor=request.user, household=household, **values)
-        return self._respond(person, status.HTTP_201_CREATED)
+        return self.written(person, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.PersonWriteSerializer, responses=s.PersonSerializer)
     def partial_update(self, request, pk=None):
         person = self.get_object()
-        data = s.PersonWriteSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(s.PersonWriteSerializer, partial=True)
         if "household" in values:
             values["household"] = self._household(values["household"], CHANGE)
-        return self._respond(services.person_update(actor=request.user, person=person, **values))
+        return self.written(services.person_update(actor=request.user, person=person, **values))
 
     @extend_schema(request=s.PersonSearchSerializer, responses=s.PersonSerializer(many=True))
     @action(detail=False, methods=["post"], filter_backends=[])
     def search(self, request):
         """``q`` in the body instead of the URL: a complete identity or phone number searched
         for stays out of URLs, proxies' and servers' logs. Answers like the list."""
-        data = s.PersonSearchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        found = selectors.person_search(self.get_queryset(), data.validated_data["q"]).order_by("household__number", "pk")
+        query = self.validated(s.PersonSearchSerializer)["q"]
+        found = selectors.person_search(self.get_queryset(), query)  # paged in Person.Meta.ordering
         page = self.paginate_queryset(found)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -205,11 +207,10 @@ class PersonViewSet(FileExportMixin, ScopedReadOnlyViewSet):
     @action(detail=True, methods=["get"], filter_backends=[])
     def reveal(self, request, pk=None):
         """The clear identity and phone numbers, for the person's responsible staff; audited."""
-        person = self.get_object()
-        try:
-            values = services.person_reveal(actor=request.user, person=person, reason=request.query_params.get("reason", ""))
-        except DjangoPermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error)) from None
+        # A refusal is the service's PermissionDenied: kaili/api/errors.py answers 403 with its message.
+        values = services.person_reveal(
+            actor=request.user, person=self.get_object(), reason=request.query_params.get("reason", "")
+        )
         response = Response(s.PersonRevealSerializer(values).data)
         response["Cache-Control"] = "no-store"
         return response
@@ -290,15 +291,7 @@ def node_counts(node: Grid, counts: dict) -> dict:
     }
 
 
-def enrollments_loaded():
-    """Enrollments with what the serializer shows, in a fixed number of queries: the person
-    and unit, the programme's detail record (one of six one-to-one joins) and the team."""
-    return Enrollment.objects.select_related("person", "person__unit", *DETAIL_RELATED_NAMES.values()).prefetch_related(
-        Prefetch("team", queryset=User.objects.only("id", "username"))
-    )
-
-
-class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
+class EnrollmentViewSet(ServiceWriteMixin, FileExportMixin, ScopedReadOnlyViewSet):
     """People enrolled in the six programmes, as the programme rules let the caller see them.
 
     An officer sees the programmes they run within their grant, a grid worker the
@@ -306,7 +299,11 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
     leaders see counts only (``counts``). Every read of one enrollment is audited.
     """
 
-    queryset = enrollments_loaded()
+    # What the serializer shows, in a fixed number of queries: the person and unit, the
+    # programme's detail record (one of six one-to-one joins) and the team.
+    queryset = Enrollment.objects.select_related("person", "person__unit", *DETAIL_RELATED_NAMES.values()).prefetch_related(
+        Prefetch("team", queryset=User.objects.only("id", "username"))
+    )
     serializer_class = s.EnrollmentSerializer
     filterset_class = EnrollmentFilterSet
     ordering_fields = ["started_on", "next_due_on", "level"]
@@ -314,13 +311,10 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
 
     def _person(self, person_id: int) -> Person:
         # The person must be visible to the caller and live where they may enroll people.
-        person = (
-            Person.objects.restrict(self.request.user, VIEW)
-            .filter(in_scope(self.request.user, Enrollment, ADD, "unit"), pk=person_id)
-            .first()
-        )
-        if person is None:
-            raise not_in_scope("person", _("人员不存在或不在您的管辖范围内。"))
+        user = self.request.user
+        person = selectors.persons_for(user).filter(pk=person_id).first()
+        if person is None or not scope_predicate(user, Enrollment, ADD)(person.unit):
+            raise exceptions.ValidationError({"person": [_("人员不存在或不在您的管辖范围内。")]})
         return person
 
     def _team(self, members: list[str]) -> list[User]:
@@ -337,11 +331,8 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
             elif user not in team:
                 team.append(user)
         if missing:
-            raise not_in_scope("team", _("账号不存在或已停用：%(names)s") % {"names": "、".join(missing)})
+            raise exceptions.ValidationError({"team": [_("账号不存在或已停用：%(names)s") % {"names": "、".join(missing)}]})
         return team
-
-    def _load(self, pk: int) -> Enrollment:
-        return enrollments_loaded().get(pk=pk)
 
     def retrieve(self, request, *args, **kwargs):
         enrollment = self.get_object()
@@ -356,44 +347,35 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
 
     @extend_schema(request=s.EnrollmentCreateSerializer, responses={201: s.EnrollmentSerializer})
     def create(self, request):
-        data = s.EnrollmentCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(s.EnrollmentCreateSerializer)
         person = self._person(values.pop("person"))
         team = self._team(values.pop("team"))
         # The service refuses (403) a programme the officer does not run.
         enrollment = services.enrollment_create(actor=request.user, person=person, team=team, **values)
-        return Response(s.EnrollmentSerializer(self._load(enrollment.pk)).data, status=status.HTTP_201_CREATED)
+        return self.written(enrollment, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.EnrollmentUpdateSerializer, responses=s.EnrollmentSerializer)
     def partial_update(self, request, pk=None):
         enrollment = self.get_object()
-        data = s.EnrollmentUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = self.validated(s.EnrollmentUpdateSerializer, partial=True)
         if "team" in values:
             values["team"] = self._team(values["team"])
-        if "details" in values:
-            values["details"] = dict(values["details"])
-        services.enrollment_update(actor=request.user, enrollment=enrollment, **values)
-        return Response(s.EnrollmentSerializer(self._load(enrollment.pk)).data)
+        return self.written(services.enrollment_update(actor=request.user, enrollment=enrollment, **values))
 
     @extend_schema(request=s.EnrollmentExitSerializer, responses=s.EnrollmentSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])
     def exit(self, request, pk=None):
         """End the enrollment with a reason; current placements end the same day."""
         enrollment = self.get_object()
-        data = s.EnrollmentExitSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        services.enrollment_exit(
+        values = self.validated(s.EnrollmentExitSerializer)
+        enrollment = services.enrollment_exit(
             actor=request.user,
             enrollment=enrollment,
             exited_on=values["exited_on"],
             reason=values["exit_reason"],
             note=values["exit_note"],
         )
-        return Response(s.EnrollmentSerializer(self._load(enrollment.pk)).data)
+        return self.written(enrollment)
 
     @extend_schema(responses=s.VisitSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
@@ -427,7 +409,7 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
             actor=request.user,
             action=AuditAction.EXPORT,
             object_type="populations.enrollment",
-            changes={"format": file_format, "filters": request.query_params.dict(), "rows": enrollments.count()},
+            changes={"format": file_format, "filters": masked_filters(request.query_params.dict()), "rows": enrollments.count()},
         )
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="enrollments-{timezone.localdate():%Y%m%d}.{file_format}"'
@@ -443,9 +425,9 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
         code = request.query_params.get("node", "").strip()
         if not code:
             return error_response("invalid", _("请指定网格编码。"), fields={"node": [_("请指定网格编码。")]})
-        node = Grid.objects.filter(in_scope(request.user, Enrollment, COUNT, ""), code=code).first()
+        node = node_in_scope(request.user, code, Enrollment, COUNT)
         if node is None:
-            raise exceptions.NotFound(_("记录不存在或不在您的管辖范围内。"))
+            raise Http404
         result = selectors.programme_counts(request.user, node)
         body = {
             "node": node_counts(node, result["total"]),
@@ -457,7 +439,7 @@ class EnrollmentViewSet(FileExportMixin, ScopedReadOnlyViewSet):
 # --- visits, placements, facilities -----------------------------------------------------
 
 
-class VisitViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class VisitViewSet(ServiceWriteMixin, ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Visits, follow-ups, check-ins and tests of the enrollments the caller sees."""
 
     queryset = Visit.objects.select_related("enrollment", "recorded_by")
@@ -467,22 +449,13 @@ class VisitViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericVi
 
     @extend_schema(request=s.VisitCreateSerializer, responses={201: s.VisitSerializer})
     def create(self, request):
-        data = s.VisitCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        enrollment = (
-            Enrollment.objects.restrict(request.user, VIEW)
-            .filter(in_scope(request.user, Visit, ADD, "person__unit"), pk=values.pop("enrollment"))
-            .first()
-        )
-        if enrollment is None:
-            raise not_in_scope("enrollment", _("在册记录不存在或不在您的管辖范围内。"))
+        values = self.validated(s.VisitCreateSerializer)
+        enrollment = enrollment_to_record_on(request.user, values.pop("enrollment"), Visit)
         visit = services.visit_record(actor=request.user, enrollment=enrollment, **values)
-        visit = Visit.objects.select_related("enrollment", "recorded_by").get(pk=visit.pk)
-        return Response(s.VisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+        return self.written(visit, status.HTTP_201_CREATED)
 
 
-class PlacementViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class PlacementViewSet(ServiceWriteMixin, ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Places of enrolled people in facilities (beds, jobs, school places), within capacity."""
 
     queryset = Placement.objects.select_related("enrollment", "enrollment__person", "facility")
@@ -491,46 +464,33 @@ class PlacementViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.Gener
     ordering_fields = ["started_on", "ended_on"]
     scope_actions = {"end": CHANGE}
 
-    def _respond(self, placement: Placement, status_code=status.HTTP_200_OK) -> Response:
-        fresh = Placement.objects.select_related("enrollment", "enrollment__person", "facility").get(pk=placement.pk)
-        return Response(s.PlacementSerializer(fresh).data, status=status_code)
-
     @extend_schema(request=s.PlacementCreateSerializer, responses={201: s.PlacementSerializer})
     def create(self, request):
-        data = s.PlacementCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        enrollment = (
-            Enrollment.objects.restrict(request.user, VIEW)
-            .filter(in_scope(request.user, Placement, ADD, "person__unit"), pk=values.pop("enrollment"))
-            .first()
-        )
-        if enrollment is None:
-            raise not_in_scope("enrollment", _("在册记录不存在或不在您的管辖范围内。"))
+        values = self.validated(s.PlacementCreateSerializer)
+        enrollment = enrollment_to_record_on(request.user, values.pop("enrollment"), Placement)
         facility = Facility.objects.restrict(request.user, VIEW).filter(pk=values.pop("facility")).first()
         if facility is None:
-            raise not_in_scope("facility", _("场所不存在或不在您的管辖范围内。"))
+            raise exceptions.ValidationError({"facility": [_("场所不存在或不在您的管辖范围内。")]})
         placement = services.placement_start(actor=request.user, enrollment=enrollment, facility=facility, **values)
-        return self._respond(placement, status.HTTP_201_CREATED)
+        return self.written(placement, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.PlacementEndSerializer, responses=s.PlacementSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])
     def end(self, request, pk=None):
         """End a placement (the place is free again)."""
         placement = self.get_object()
-        data = s.PlacementEndSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        placement = services.placement_end(actor=request.user, placement=placement, **data.validated_data)
-        return self._respond(placement)
+        values = self.validated(s.PlacementEndSerializer)
+        return self.written(services.placement_end(actor=request.user, placement=placement, **values))
 
 
 class FacilityViewSet(ScopedReadOnlyViewSet):
     """Rehabilitation centres, labour bases, schools, homes... with places taken now."""
 
-    queryset = Facility.objects.select_related("grid").order_by("kind", "name", "pk")
+    queryset = (
+        Facility.objects.select_related("grid")
+        .annotate(occupied=Count("placements", filter=Q(placements__ended_on__isnull=True)))
+        .order_by("kind", "name", "pk")
+    )
     serializer_class = s.FacilitySerializer
     filterset_class = FacilityFilterSet
     ordering_fields = ["kind", "name", "capacity"]
-
-    def get_queryset(self):
-        return super().get_queryset().annotate(occupied=Count("placements", filter=Q(placements__ended_on__isnull=True)))

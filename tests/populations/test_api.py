@@ -384,6 +384,9 @@ def test_enrollment_export_is_masked_and_audited(api, tree, officer_a):
     assert person.identity_number not in response.content.decode("utf-8-sig")
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT, object_type="populations.enrollment")
     assert entry.changes["rows"] == 1 and entry.changes["filters"]["programme"] == "mental_health"
+    api.get("/api/enrollments/export/", {"format": "csv", "q": person.identity_number})
+    searched = AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="populations.enrollment").latest("id")
+    assert person.identity_number not in str(searched.changes)  # a number in the query is kept masked
     xlsx = api.get("/api/enrollments/export/", {"format": "xlsx"})
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content)).active

@@ -15,7 +15,7 @@ import pytest
 
 from kaili import roles
 from kaili.models import AuditAction, AuditEntry
-from populations.models import Enrollment, Household, Person, Programme
+from populations.models import Enrollment, Household, Person, Programme, Visit
 from populations.services import visit_record
 from tests.populations.factories import identity_number, make_enrollment, make_household, make_officer, make_person
 
@@ -25,8 +25,8 @@ WORKER, OFFICER, LEADER, DEPARTMENT, UNIT_HEAD = "worker", "officer", "leader", 
 ROLES = [WORKER, OFFICER, LEADER, DEPARTMENT, UNIT_HEAD]
 # What each role may do anywhere (kaili/roles.py); where is the zone of their grant.
 MAY = {
-    WORKER: {"view_registry", "edit_registry", "view_enrollment"},
-    OFFICER: {"view_registry", "export_person", "view_enrollment", "edit_enrollment", "export_enrollment", "count"},
+    WORKER: {"view_registry", "edit_registry", "view_enrollment", "add_visit"},
+    OFFICER: {"view_registry", "export_person", "view_enrollment", "edit_enrollment", "export_enrollment", "count", "add_visit"},
     LEADER: {"count"},
     DEPARTMENT: {"view_registry", "edit_registry", "export_person"},
     UNIT_HEAD: {"view_registry"},
@@ -282,6 +282,24 @@ def test_enrollments_create_update_and_exit(setting):
     assert Enrollment.objects.get(pk=other.pk).status == "active"
 
 
+def test_visits_are_recorded_only_against_enrollments_in_reach(setting):
+    api, mine, theirs = setting.api, setting.mine, setting.theirs
+    allowed = "add_visit" in setting.may
+    visible = SEES_PROGRAMMES.get(setting.role, set())
+
+    def record(enrollment):
+        return api.post("/api/visits/", {"enrollment": enrollment.pk, "kind": "visit", "visited_on": "2026-07-02"}, format="json")
+
+    for programme in (Programme.MENTAL_HEALTH, Programme.LEFT_BEHIND):
+        own = record(mine.enrollments[programme])
+        assert own.status_code == refused_or(201 if programme in visible else 400, allowed), own.content
+        other = record(theirs.enrollments[programme])
+        assert other.status_code == refused_or(400, allowed)
+        if allowed:
+            assert "enrollment" in other.json()["error"]["fields"]
+    assert not Visit.objects.filter(enrollment__person__unit=theirs.unit, visited_on=datetime.date(2026, 7, 2)).exists()
+
+
 def test_enrollments_export(setting):
     api, mine, theirs = setting.api, setting.mine, setting.theirs
     response = api.get("/api/enrollments/export/", {"format": "csv"})
@@ -340,3 +358,10 @@ def test_placements_and_facilities_stay_in_the_zone(setting):
         format="json",
     )
     assert refused.status_code == 400 and "facility" in refused.json()["error"]["fields"]
+    not_theirs = api.post(
+        "/api/placements/",
+        {"enrollment": theirs.enrollments[Programme.MENTAL_HEALTH].pk, "facility": my_home.pk, "started_on": "2026-08-01"},
+        format="json",
+    )
+    assert not_theirs.status_code == 400 and "enrollment" in not_theirs.json()["error"]["fields"]
+    assert not my_home.placements.filter(enrollment__person__unit=theirs.unit).exists()
