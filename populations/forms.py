@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.forms import modelform_factory
 from django.utils.translation import gettext_lazy as _
 
+from kaili.scope import VIEW
 from populations.identity import ETHNICITIES
 from populations.models import (
     DETAIL_MODELS,
@@ -202,6 +203,17 @@ class PersonEditForm(PersonForm):
         return data
 
 
+class OfficerDutiesForm(forms.Form):
+    """The programmes one programme officer runs (the security admin's page)."""
+
+    user = forms.ModelChoiceField(label=_("专干"), queryset=None, error_messages={"invalid_choice": _("该账号不是在用的专干。")})
+    programmes = forms.MultipleChoiceField(label=_("负责的工程"), choices=Programme.choices, required=False)
+
+    def __init__(self, *args, officers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = officers
+
+
 class RevealForm(forms.Form):
     reason = forms.CharField(label=_("查看事由"), max_length=200, required=False)
 
@@ -242,13 +254,8 @@ def available_facilities(user, unit, kinds=None):
     """Facilities a person living in ``unit`` may be placed in, as seen by ``user``: those in
     the user's scope and those on the unit's own path up the tree (a city's rehabilitation
     centre serves every village), open ones only."""
-    from django.db.models import Q
-
-    from kaili.scope import VIEW
-
-    serves_unit = Q(grid__tree_id=unit.tree_id, grid__lft__lte=unit.lft, grid__rght__gte=unit.rght)
-    in_scope = Q(pk__in=Facility.objects.restrict(user, VIEW).values("pk"))
-    facilities = Facility.objects.filter(serves_unit | in_scope, retired_at__isnull=True)
+    serves_unit = Facility.objects.filter(grid__tree_id=unit.tree_id, grid__lft__lte=unit.lft, grid__rght__gte=unit.rght)
+    facilities = (Facility.objects.restrict(user, VIEW) | serves_unit).filter(retired_at__isnull=True)
     if kinds:
         facilities = facilities.filter(kind__in=kinds)
     return facilities.order_by("kind", "name")

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,12 +27,15 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView, View
 
 from grids.models import Grid, GridKind
+from grids.selectors import grid_path
 from kaili.audit import audit_record
 from kaili.mixins import ScopedViewMixin
-from kaili.models import AuditAction
-from kaili.scope import ADD, CHANGE, EXPORT, VIEW, Everything, reachable_ranges, scope_filter, scope_predicate, user_can
+from kaili.models import AuditAction, User
+from kaili.roles import PROGRAMME_OFFICER
+from kaili.scope import ADD, CHANGE, EXPORT, VIEW, Everything, reachable_ranges, scope_predicate, user_can
 from populations import qr, selectors, services
 from populations.exports import PEOPLE_EXPORT_FORMATS, masked_filters, people_export_response
+from populations.filtersets import HouseholdFilterSet, PersonFilterSet, under_node
 from populations.forms import (
     FOLLOW_UP_LABELS,
     CountsNodeForm,
@@ -41,6 +44,7 @@ from populations.forms import (
     ExitForm,
     HouseholdFilterForm,
     HouseholdForm,
+    OfficerDutiesForm,
     PersonEditForm,
     PersonFilterForm,
     PersonForm,
@@ -69,43 +73,39 @@ from populations.models import (
     Visit,
     VisitKind,
 )
-from populations.schedules import DRUG_TEST_RESULTS, DUE_SOON_DAYS, MENTAL_HEALTH_FLAGS, MENTAL_HEALTH_FOLLOW_UP, due_state
+from populations.schedules import (
+    DRUG_TEST_RESULTS,
+    DUE_SOON_DAYS,
+    MENTAL_HEALTH_FLAGS,
+    MENTAL_HEALTH_FOLLOW_UP,
+    RuleBook,
+    due_state,
+)
+from populations.selectors import COUNT
 
-COUNT = "count"  # populations.count_enrollment: programme statistics without names (leaders)
 PAGE_SIZE = 50
 
 
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _require(user, model, action: str) -> None:
-    """403 for a user who may not do ``action`` on ``model`` anywhere."""
-    if not user_can(user, model, action):
+def _object_or_404(user, queryset, **lookup):
+    """What ``ScopedViewMixin`` does for the class-based pages, for the function views:
+    403 for a user who may not view the model anywhere, then the record from ``queryset``
+    (already restricted to the user's scope), or 404 like a missing one."""
+    if not user_can(user, queryset.model, VIEW):
         raise PermissionDenied
+    return get_object_or_404(queryset, **lookup)
 
 
-def _may(user, model, action: str, unit) -> bool:
-    """Whether ``unit`` (a tree node read from the database) lies in the user's scope for ``action``."""
-    return scope_predicate(user, model, action)(unit)
-
-
-def _subtree(queryset, code: str, path: str = "unit"):
-    """Rows whose node (through ``path``) lies under the grid ``code``. The queryset is
-    already scoped, so a code outside the scope gives nothing, like a missing one."""
-    node = Grid.objects.filter(code=code.strip()).only("tree_id", "lft", "rght").first()
-    if node is None:
-        return queryset.none()
-    return queryset.filter(**{f"{path}__tree_id": node.tree_id, f"{path}__lft__gte": node.lft, f"{path}__lft__lte": node.rght})
+def _filled(data: dict) -> dict:
+    return {key: value for key, value in data.items() if value}
 
 
 def _query_without_page(request) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
-
-
-def _with_query(url: str, query: dict) -> str:
-    return f"{url}?{urlencode(query)}" if query else url
 
 
 def _no_store(response):
@@ -129,10 +129,48 @@ def _section_links(user, current: str) -> list[dict]:
     return [{"url": reverse(f"populations:{name}"), "label": label, "current": name == current} for name, label in links]
 
 
-def _page(request, template: str, context: dict, *, section: str = "", status: int = 200, no_store: bool = True):
-    context.setdefault("section_links", _section_links(request.user, section))
-    response = render(request, template, context, status=status)
-    return _no_store(response) if no_store else response
+def _page(request, template: str, context: dict, *, section: str = "", status: int = 200):
+    context["section_links"] = _section_links(request.user, section)
+    return _no_store(render(request, template, context, status=status))
+
+
+class _ListPage(ScopedViewMixin, ListView):
+    """A scoped, paged list: the tab bar and ``no-store``, as ``_page`` gives the other pages."""
+
+    paginate_by = PAGE_SIZE
+    section = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(query=_query_without_page(self.request), section_links=_section_links(self.request.user, self.section))
+        return context
+
+    def render_to_response(self, context, **kwargs):
+        return _no_store(super().render_to_response(context, **kwargs))
+
+
+def _filtered(queryset, form, filterset_class):
+    """``queryset`` narrowed by a page's filter form through the API's filterset, so each
+    filter (search, subtree...) is written once."""
+    if form.is_bound and form.is_valid():
+        return filterset_class(form.cleaned_data, queryset=queryset).qs
+    return queryset
+
+
+def _submit(request, form, save, *, done, next_url: str, again):
+    """A form on a detail page: when valid, ``save(cleaned_data)`` calls the service, whose
+    ``ValidationError`` comes back on the form's fields. Success flashes ``done`` (or
+    ``done(result)``) and redirects to ``next_url``; anything else is ``again(form)``, the
+    page rendered again with the form open (400)."""
+    if form.is_valid():
+        try:
+            result = save(form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(error, form)
+        else:
+            messages.success(request, done(result) if callable(done) else done)
+            return redirect(next_url)
+    return again(form)
 
 
 def _is_number_search(query: str) -> bool:
@@ -143,58 +181,31 @@ def _is_number_search(query: str) -> bool:
 # --- households -------------------------------------------------------------------------
 
 
-def _filtered_households(queryset, form: HouseholdFilterForm):
-    if not form.is_bound or not form.is_valid():
-        return queryset
-    data = form.cleaned_data
-    if data["q"].strip():
-        query = data["q"].strip()
-        queryset = queryset.filter(Q(address__icontains=query) | Q(doorplate__icontains=query) | Q(number__startswith=query))
-    if data["under"]:
-        queryset = _subtree(queryset, data["under"])
-    if data["registration"]:
-        queryset = queryset.filter(registration=data["registration"])
-    return queryset
-
-
-class HouseholdListView(ScopedViewMixin, ListView):
+class HouseholdListView(_ListPage):
     """Households in scope: search by address, doorplate or number; filter by subtree and registration."""
 
     model = Household
-    paginate_by = PAGE_SIZE
     template_name = "populations/household_list.html"
+    section = "households"
 
     def get_queryset(self):
         self.form = HouseholdFilterForm(self.request.GET or None)
-        self.filtered = _filtered_households(super().get_queryset(), self.form)
+        self.filtered = _filtered(super().get_queryset(), self.form, HouseholdFilterSet)
         return self.filtered.select_related("unit", "head").annotate(member_count=Count("members")).order_by("number")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        counts = self.filtered.order_by().aggregate(
+        context["form"] = self.form
+        context["counts"] = self.filtered.order_by().aggregate(
             registered=Count("pk", filter=Q(registration=Registration.REGISTERED), distinct=True),
             resident_only=Count("pk", filter=Q(registration=Registration.RESIDENT_ONLY), distinct=True),
             people=Count("members"),
         )
-        context.update(
-            form=self.form,
-            counts=counts,
-            query=_query_without_page(self.request),
-            section_links=_section_links(self.request.user, "households"),
-        )
         return context
-
-    def render_to_response(self, context, **kwargs):
-        return _no_store(super().render_to_response(context, **kwargs))
-
-
-def _households(user, action: str = VIEW):
-    return Household.objects.restrict(user, action).select_related("unit", "head")
 
 
 def _household_or_404(user, number: str) -> Household:
-    _require(user, Household, VIEW)
-    return get_object_or_404(_households(user), number=number)
+    return _object_or_404(user, selectors.households_for(user), number=number)
 
 
 def _members(user, household: Household) -> list[Person]:
@@ -205,29 +216,27 @@ def _members(user, household: Household) -> list[Person]:
 
 
 def _render_household(request, household: Household, *, edit_form=None, member_form=None, status: int = 200):
+    """The household page. A bound form comes back from its own POST, which checked the
+    user may send it; otherwise each form is offered where the user may use it."""
     user = request.user
     unit = household.unit
     today = timezone.localdate()
     members = _members(user, household)
     for person in members:
         person.age = person.age_on(today)
-    can_change = _may(user, Household, CHANGE, unit)
-    can_add_member = _may(user, Person, ADD, unit)
-    if can_change and edit_form is None:
+    if edit_form is None and scope_predicate(user, Household, CHANGE)(unit):
         edit_form = HouseholdForm(
             initial={"address": household.address, "doorplate": household.doorplate, "registration": household.registration},
             auto_id="household_%s",
         )
-    if can_add_member and member_form is None:
+    if member_form is None and scope_predicate(user, Person, ADD)(unit):
         member_form = PersonForm(auto_id="member_%s")
     context = {
         "household": household,
         "members": members,
-        "unit_link": _may(user, Grid, VIEW, unit),
-        "edit_form": edit_form if can_change else None,
-        "member_form": member_form if can_add_member else None,
-        "edit_open": edit_form is not None and edit_form.is_bound,
-        "member_open": member_form is not None and member_form.is_bound,
+        "unit_link": scope_predicate(user, Grid, VIEW)(unit),
+        "edit_form": edit_form,
+        "member_form": member_form,
     }
     return _page(request, "populations/household_detail.html", context, section="households", status=status)
 
@@ -242,18 +251,16 @@ def household_detail(request, number):
 def household_edit(request, number):
     user = request.user
     household = _household_or_404(user, number)
-    if not _may(user, Household, CHANGE, household.unit):
+    if not scope_predicate(user, Household, CHANGE)(household.unit):
         raise PermissionDenied
-    form = HouseholdForm(request.POST, auto_id="household_%s")
-    if form.is_valid():
-        try:
-            services.household_update(actor=user, household=household, **form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("住户信息已保存。"))
-            return redirect("populations:household", number=household.number)
-    return _render_household(request, household, edit_form=form, status=400)
+    return _submit(
+        request,
+        HouseholdForm(request.POST, auto_id="household_%s"),
+        lambda data: services.household_update(actor=user, household=household, **data),
+        done=_("住户信息已保存。"),
+        next_url=reverse("populations:household", args=[household.number]),
+        again=lambda form: _render_household(request, household, edit_form=form, status=400),
+    )
 
 
 @login_required
@@ -261,18 +268,16 @@ def household_edit(request, number):
 def person_create(request, number):
     user = request.user
     household = _household_or_404(user, number)
-    if not _may(user, Person, ADD, household.unit):
+    if not scope_predicate(user, Person, ADD)(household.unit):
         raise PermissionDenied
-    form = PersonForm(request.POST, auto_id="member_%s")
-    if form.is_valid():
-        try:
-            person = services.person_create(actor=user, household=household, **form.cleaned_data)
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("已登记成员 %(name)s。") % {"name": person.name})
-            return redirect("populations:household", number=household.number)
-    return _render_household(request, household, member_form=form, status=400)
+    return _submit(
+        request,
+        PersonForm(request.POST, auto_id="member_%s"),
+        lambda data: services.person_create(actor=user, household=household, **data),
+        done=lambda person: _("已登记成员 %(name)s。") % {"name": person.name},
+        next_url=reverse("populations:household", args=[household.number]),
+        again=lambda form: _render_household(request, household, member_form=form, status=400),
+    )
 
 
 # --- doorplates -------------------------------------------------------------------------
@@ -298,95 +303,86 @@ def _plate_svg(request, household: Household) -> str:
     )
 
 
+def _plate_file(household: Household, content, content_type: str, extension: str):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="doorplate-{household.number}.{extension}"'
+    return _no_store(response)
+
+
 @login_required
 def doorplate_png(request, number):
     household = _household_or_404(request.user, number)
-    response = HttpResponse(qr.doorplate_png(qr.doorplate_url(request, household)), content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="doorplate-{household.number}.png"'
-    return _no_store(response)
+    return _plate_file(household, qr.doorplate_png(qr.doorplate_url(request, household)), "image/png", "png")
 
 
 @login_required
 def doorplate_svg(request, number):
     household = _household_or_404(request.user, number)
-    response = HttpResponse(_plate_svg(request, household), content_type="image/svg+xml; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="doorplate-{household.number}.svg"'
-    return _no_store(response)
+    return _plate_file(household, _plate_svg(request, household), "image/svg+xml; charset=utf-8", "svg")
 
 
 @login_required
 def unit_doorplates(request, code):
     """A print sheet (A4, six plates a page) of every household of one unit."""
     user = request.user
-    _require(user, Household, VIEW)
+    if not user_can(user, Household, VIEW):
+        raise PermissionDenied
     unit = Grid.objects.filter(code=code, kind=GridKind.UNIT).first()
-    if unit is None or not _may(user, Household, VIEW, unit):
+    if unit is None or not scope_predicate(user, Household, VIEW)(unit):
         raise Http404
     households = Household.objects.restrict(user, VIEW).filter(unit=unit).order_by("number")
     # The SVG is built here from escaped text only, so it is safe to put in the page as is.
     plates = [{"household": household, "svg": mark_safe(_plate_svg(request, household))} for household in households]
-    context = {"unit": unit, "plates": plates, "unit_link": _may(user, Grid, VIEW, unit)}
+    context = {"unit": unit, "plates": plates, "unit_link": scope_predicate(user, Grid, VIEW)(unit)}
     return _page(request, "populations/unit_doorplates.html", context, section="households")
 
 
 # --- people -----------------------------------------------------------------------------
 
 
-def _filtered_people(queryset, query: str, under: str):
-    queryset = selectors.person_search(queryset, query)
-    if under:
-        queryset = _subtree(queryset, under)
-    return queryset
-
-
-class PersonListView(ScopedViewMixin, ListView):
+class PersonListView(_ListPage):
     """The registry search. A name searches by fragment; a full identity or phone number
     finds its person through the keyed hash. The search form posts, so a number typed in
     never lands in a URL, a browser history or an access log; a name search is sent back
     as a GET so it can be paged."""
 
     model = Person
-    paginate_by = PAGE_SIZE
     template_name = "populations/person_list.html"
+    section = "persons"
     http_method_names = ["get", "post"]
+
+    def get(self, request, *args, **kwargs):
+        if _is_number_search(request.GET.get("q", "")):
+            # A number sent in a URL would be echoed into this page's links (the language
+            # switch keeps the full path): answer it from the posted search box only.
+            messages.info(request, _("按身份证号或手机号查找，请在查询框中输入后提交。"))
+            return redirect("populations:persons")
+        return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
         self.search_data = request.POST
         form = PersonFilterForm(request.POST)
         if form.is_valid() and not _is_number_search(form.cleaned_data["q"]):
-            query = {key: value for key, value in form.cleaned_data.items() if value}
-            return redirect(_with_query(reverse("populations:persons"), query))
-        return self.get(request, *args, **kwargs)
+            url, query = reverse("populations:persons"), urlencode(_filled(form.cleaned_data))
+            return redirect(f"{url}?{query}" if query else url)
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         data = getattr(self, "search_data", None) or self.request.GET
         self.form = PersonFilterForm(data or None)
-        self.number_search = False
-        people = super().get_queryset()
-        if self.form.is_bound and self.form.is_valid():
-            query, under = self.form.cleaned_data["q"], self.form.cleaned_data["under"]
-            self.number_search = _is_number_search(query)
-            people = _filtered_people(people, query, under)
+        self.number_search = self.form.is_bound and self.form.is_valid() and _is_number_search(self.form.cleaned_data["q"])
+        people = _filtered(super().get_queryset(), self.form, PersonFilterSet)
         return people.select_related("household", "unit").order_by("household__number", "pk")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        user = self.request.user
         if self.number_search:
             # Do not echo the number back into the page: show it masked.
             query = self.form.cleaned_data["q"]
             self.form = PersonFilterForm(initial={"under": self.form.cleaned_data["under"]})
             context["number_searched"] = masked_filters({"q": query})["q"]
-        context.update(
-            form=self.form,
-            query=_query_without_page(self.request),
-            can_export=user_can(user, Person, EXPORT) and not self.number_search,
-            section_links=_section_links(user, "persons"),
-        )
+        context.update(form=self.form, can_export=user_can(self.request.user, Person, EXPORT) and not self.number_search)
         return context
-
-    def render_to_response(self, context, **kwargs):
-        return _no_store(super().render_to_response(context, **kwargs))
 
 
 class PersonExportView(ScopedViewMixin, View):
@@ -402,21 +398,17 @@ class PersonExportView(ScopedViewMixin, View):
         form = PersonFilterForm(request.GET)
         if not form.is_valid():
             return HttpResponseBadRequest(_("筛选条件有误。"))
-        people = _filtered_people(self.get_queryset(), form.cleaned_data["q"], form.cleaned_data["under"])
-        filters = {key: value for key, value in form.cleaned_data.items() if value}
-        return _no_store(people_export_response(actor=request.user, people=people, file_format=file_format, filters=filters))
+        people = _filtered(self.get_queryset(), form, PersonFilterSet)
+        return _no_store(
+            people_export_response(actor=request.user, people=people, file_format=file_format, filters=_filled(form.cleaned_data))
+        )
 
     def get_queryset(self):
         return Person.objects.restrict(self.request.user, self.scope_action)
 
 
-def _people(user, action: str = VIEW):
-    return Person.objects.restrict(user, action).select_related("household", "unit")
-
-
 def _person_or_404(user, pk) -> Person:
-    _require(user, Person, VIEW)
-    return get_object_or_404(_people(user), pk=pk)
+    return _object_or_404(user, selectors.persons_for(user), pk=pk)
 
 
 def enrollable_programmes(user) -> list[str]:
@@ -433,8 +425,8 @@ def enrollable_programmes(user) -> list[str]:
 def _render_person(request, person: Person, *, edit_form=None, revealed=None, status: int = 200):
     user = request.user
     unit = person.unit
-    can_change = _may(user, Person, CHANGE, unit)
-    if can_change and edit_form is None:
+    if edit_form is None and scope_predicate(user, Person, CHANGE)(unit):
+        # The numbers are never sent in clear: their fields start empty.
         edit_form = PersonEditForm(
             initial={
                 "name": person.name,
@@ -450,14 +442,13 @@ def _render_person(request, person: Person, *, edit_form=None, revealed=None, st
     context = {
         "person": person,
         "age": person.age_on(timezone.localdate()),
-        "household_link": _may(user, Household, VIEW, unit),
+        "household_link": scope_predicate(user, Household, VIEW)(unit),
         "responsible": revealed is not None or selectors.person_is_responsible(user, person),
         "revealed": revealed,
         "reveal_form": RevealForm(auto_id="reveal_%s"),
         "enrollments": enrollments,
-        "edit_form": edit_form if can_change else None,
-        "edit_open": edit_form is not None and edit_form.is_bound,
-        "can_enroll": bool(enrollable_programmes(user)) and _may(user, Enrollment, ADD, unit),
+        "edit_form": edit_form,
+        "can_enroll": bool(enrollable_programmes(user)) and scope_predicate(user, Enrollment, ADD)(unit),
     }
     return _page(request, "populations/person_detail.html", context, section="persons", status=status)
 
@@ -472,18 +463,17 @@ def person_detail(request, pk):
 def person_edit(request, pk):
     user = request.user
     person = _person_or_404(user, pk)
-    if not _may(user, Person, CHANGE, person.unit):
+    if not scope_predicate(user, Person, CHANGE)(person.unit):
         raise PermissionDenied
     form = PersonEditForm(request.POST, auto_id="person_%s")
-    if form.is_valid():
-        try:
-            services.person_update(actor=user, person=person, **form.changes())
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("人员信息已保存。"))
-            return redirect("populations:person", pk=person.pk)
-    return _render_person(request, person, edit_form=form, status=400)
+    return _submit(
+        request,
+        form,
+        lambda data: services.person_update(actor=user, person=person, **form.changes()),
+        done=_("人员信息已保存。"),
+        next_url=reverse("populations:person", args=[person.pk]),
+        again=lambda form: _render_person(request, person, edit_form=form, status=400),
+    )
 
 
 @login_required
@@ -509,7 +499,10 @@ def _with_due(enrollments, today: datetime.date):
 
 
 def _filtered_enrollments(user, form: EnrollmentFilterForm, today: datetime.date):
-    """(the filtered list, the same without the programme filter for the per-programme counts)."""
+    """(the filtered list, the same without the programme filter for the per-programme counts).
+
+    Not ``EnrollmentFilterSet``: this page lists the active by default and its "due" means
+    due within the week, not yet overdue (the API's includes the overdue)."""
     enrollments = selectors.enrollments_for(user)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     status = data.get("status") or EnrollmentStatus.ACTIVE
@@ -528,7 +521,7 @@ def _filtered_enrollments(user, form: EnrollmentFilterForm, today: datetime.date
             next_due_on__lte=today + datetime.timedelta(days=DUE_SOON_DAYS),
         )
     if data.get("under"):
-        enrollments = _subtree(enrollments, data["under"], "person__unit")
+        enrollments = under_node(enrollments, data["under"], "person__unit")
     all_programmes = enrollments
     if data.get("programme"):
         enrollments = enrollments.filter(programme=data["programme"])
@@ -586,24 +579,22 @@ def _programme_counts(request):
     roots = _count_roots(user)
     if not roots:
         raise PermissionDenied
+    in_scope = scope_predicate(user, Enrollment, COUNT)
     code = (request.GET.get("node") or roots[0].code).strip()
-    ranges = reachable_ranges(user, "populations.count_enrollment")
-    node = Grid.objects.filter(scope_filter(ranges, ""), code=code).first()
-    if node is None:
+    node = Grid.objects.filter(code=code).first()
+    if node is None or not in_scope(node):
         raise Http404
     counts = selectors.programme_counts(user, node)
     programmes_shown = list(Programme.choices)
-    in_scope = scope_predicate(user, Enrollment, COUNT)
     rows = []
     for child, per_programme in counts["children"]:
         cells = [(label, per_programme.get(programme, 0)) for programme, label in programmes_shown]
         total = sum(n for _label, n in cells)
         rows.append({"node": child, "cells": cells, "total": total, "drill": child.kind != GridKind.UNIT})
     programme_totals = [(label, counts["total"].get(programme, 0)) for programme, label in programmes_shown]
-    crumbs = [a for a in node.get_ancestors().order_by("lft") if in_scope(a)]
     context = {
         "node": node,
-        "crumbs": crumbs,
+        "crumbs": [a for a in grid_path(grid=node) if in_scope(a)],
         "rows": rows,
         "programmes": programmes_shown,
         "programme_totals": programme_totals,
@@ -614,26 +605,32 @@ def _programme_counts(request):
     return _page(request, "populations/programme_counts.html", context, section="programmes")
 
 
-@login_required
-def worklist(request):
+class WorklistView(_ListPage):
     """Visits due within a week or overdue, earliest first."""
-    user = request.user
-    _require(user, Enrollment, VIEW)
-    today = timezone.localdate()
-    page = Paginator(selectors.worklist(user, today=today), PAGE_SIZE).get_page(request.GET.get("page"))
-    _with_due(page.object_list, today)
-    overdue = sum(1 for enrollment in page.object_list if enrollment.due == "overdue")
-    context = {"page": page, "overdue": overdue, "today": today, "within": DUE_SOON_DAYS}
-    return _page(request, "populations/worklist.html", context, section="worklist")
+
+    model = Enrollment
+    template_name = "populations/worklist.html"
+    section = "worklist"
+
+    def get_queryset(self):
+        self.today = timezone.localdate()
+        return selectors.worklist(self.request.user, today=self.today)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        enrollments = _with_due(context["object_list"], self.today)
+        context.update(overdue=sum(1 for e in enrollments if e.due == "overdue"), within=DUE_SOON_DAYS)
+        return context
 
 
 # --- one enrollment ---------------------------------------------------------------------
 
 
 def _enrollment_or_404(user, pk) -> Enrollment:
-    _require(user, Enrollment, VIEW)
-    enrollments = Enrollment.objects.restrict(user, VIEW).select_related("person", "person__unit", "person__household")
-    return get_object_or_404(enrollments, pk=pk)
+    """The enrollment in the user's scope, with ``may_change`` (may they change it, under
+    the programme rules) read in the same query: the page and its forms ask it once."""
+    may_change = Exists(Enrollment.objects.restrict(user, CHANGE).filter(pk=OuterRef("pk")))
+    return _object_or_404(user, selectors.enrollments_for(user).annotate(may_change=may_change), pk=pk)
 
 
 def _detail_rows(enrollment: Enrollment) -> tuple[str, list[tuple[str, object]]]:
@@ -676,13 +673,11 @@ def _visit_result(visit: Visit) -> str:
     return visit.result
 
 
-def _scheduled_kind(programme: str) -> str:
-    return ScheduleRule.objects.filter(programme=programme).values_list("visit_kind", flat=True).first() or VisitKind.VISIT
-
-
 def _render_enrollment(
     request, enrollment: Enrollment, *, visit_form=None, exit_form=None, placement_form=None, end_form=None, status=200
 ):
+    """The programme record. A bound form comes back from its own POST, which checked the
+    user may send it; otherwise each form is offered where the user may use it."""
     user = request.user
     person = enrollment.person
     unit = person.unit
@@ -696,20 +691,18 @@ def _render_enrollment(
     today = timezone.localdate()
     active = enrollment.status == EnrollmentStatus.ACTIVE
     programme = enrollment.programme
-    can_visit = active and _may(user, Visit, ADD, unit)
-    can_exit = active and Enrollment.objects.restrict(user, CHANGE).filter(pk=enrollment.pk).exists()
-    can_place = active and _may(user, Placement, ADD, unit)
-    can_end_placement = _may(user, Placement, CHANGE, unit)
-    if can_visit and visit_form is None:
+    if active and visit_form is None and scope_predicate(user, Visit, ADD)(unit):
+        # Preselect the kind of visit the schedule asks of this enrollment.
+        rule = RuleBook(ScheduleRule.objects.filter(programme=programme)).rule_for(enrollment, today)
         visit_form = VisitForm(
             programme=programme,
-            scheduled_kind=_scheduled_kind(programme),
+            scheduled_kind=rule.visit_kind if rule else VisitKind.VISIT,
             initial={"visited_on": today},
             auto_id="visit_%s",
         )
-    if can_exit and exit_form is None:
+    if active and exit_form is None and enrollment.may_change:
         exit_form = ExitForm(initial={"exited_on": today}, auto_id="exit_%s")
-    if can_place and placement_form is None:
+    if active and placement_form is None and scope_predicate(user, Placement, ADD)(unit):
         placement_form = PlacementStartForm(
             facilities=available_facilities(user, unit), initial={"started_on": today}, auto_id="place_%s"
         )
@@ -718,30 +711,27 @@ def _render_enrollment(
         visit.lines = _visit_lines(visit)
         visit.result_text = _visit_result(visit)
     placements = list(Placement.objects.restrict(user, VIEW).filter(enrollment=enrollment).select_related("facility"))
-    for placement in placements:
-        if placement.ended_on is None and can_end_placement:
-            bound = end_form is not None and end_form.placement_pk == placement.pk
-            placement.end_form = (
-                end_form if bound else PlacementEndForm(initial={"ended_on": today}, auto_id=f"end{placement.pk}_%s")
-            )
+    if scope_predicate(user, Placement, CHANGE)(unit):
+        for placement in placements:
+            if placement.ended_on is None:
+                bound = end_form is not None and end_form.placement_pk == placement.pk
+                placement.end_form = (
+                    end_form if bound else PlacementEndForm(initial={"ended_on": today}, auto_id=f"end{placement.pk}_%s")
+                )
     detail_name, detail_rows = _detail_rows(enrollment)
-    level_labels = dict(level_choices(programme))
     context = {
         "enrollment": enrollment,
         "person": person,
-        "level_label": level_labels.get(enrollment.level, enrollment.level),
+        "level_label": dict(level_choices(programme)).get(enrollment.level, enrollment.level),
         "due": due_state(enrollment.next_due_on, today) if active else "",
         "detail_name": detail_name,
         "detail_rows": detail_rows,
         "team": list(enrollment.team.order_by("username")),
         "visits": visits,
         "placements": placements,
-        "visit_form": visit_form if can_visit else None,
-        "exit_form": exit_form if can_exit else None,
-        "placement_form": placement_form if can_place else None,
-        "visit_open": visit_form is not None and visit_form.is_bound,
-        "exit_open": exit_form is not None and exit_form.is_bound,
-        "placement_open": placement_form is not None and placement_form.is_bound,
+        "visit_form": visit_form,
+        "exit_form": exit_form,
+        "placement_form": placement_form,
         "follow_up_fields": list(MENTAL_HEALTH_FOLLOW_UP) + list(MENTAL_HEALTH_FLAGS),
     }
     return _page(request, "populations/enrollment_detail.html", context, section="programmes", status=status)
@@ -752,23 +742,26 @@ def enrollment_detail(request, pk):
     return _render_enrollment(request, _enrollment_or_404(request.user, pk))
 
 
+def _to_enrollment(enrollment: Enrollment) -> str:
+    return reverse("populations:enrollment", args=[enrollment.pk])
+
+
 @login_required
 @require_POST
 def visit_create(request, pk):
     user = request.user
     enrollment = _enrollment_or_404(user, pk)
-    if not _may(user, Visit, ADD, enrollment.person.unit):
+    if not scope_predicate(user, Visit, ADD)(enrollment.person.unit):
         raise PermissionDenied
     form = VisitForm(request.POST, programme=enrollment.programme, auto_id="visit_%s")
-    if form.is_valid():
-        try:
-            services.visit_record(actor=user, enrollment=enrollment, **form.service_arguments())
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("走访记录已保存。"))
-            return redirect("populations:enrollment", pk=enrollment.pk)
-    return _render_enrollment(request, enrollment, visit_form=form, status=400)
+    return _submit(
+        request,
+        form,
+        lambda data: services.visit_record(actor=user, enrollment=enrollment, **form.service_arguments()),
+        done=_("走访记录已保存。"),
+        next_url=_to_enrollment(enrollment),
+        again=lambda form: _render_enrollment(request, enrollment, visit_form=form, status=400),
+    )
 
 
 @login_required
@@ -776,21 +769,18 @@ def visit_create(request, pk):
 def enrollment_exit(request, pk):
     user = request.user
     enrollment = _enrollment_or_404(user, pk)
-    if not Enrollment.objects.restrict(user, CHANGE).filter(pk=enrollment.pk).exists():
+    if not enrollment.may_change:
         raise PermissionDenied
-    form = ExitForm(request.POST, auto_id="exit_%s")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.enrollment_exit(
-                actor=user, enrollment=enrollment, exited_on=data["exited_on"], reason=data["exit_reason"], note=data["exit_note"]
-            )
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("已办理退出。"))
-            return redirect("populations:enrollment", pk=enrollment.pk)
-    return _render_enrollment(request, enrollment, exit_form=form, status=400)
+    return _submit(
+        request,
+        ExitForm(request.POST, auto_id="exit_%s"),
+        lambda data: services.enrollment_exit(
+            actor=user, enrollment=enrollment, exited_on=data["exited_on"], reason=data["exit_reason"], note=data["exit_note"]
+        ),
+        done=_("已办理退出。"),
+        next_url=_to_enrollment(enrollment),
+        again=lambda form: _render_enrollment(request, enrollment, exit_form=form, status=400),
+    )
 
 
 @login_required
@@ -799,21 +789,18 @@ def placement_start(request, pk):
     user = request.user
     enrollment = _enrollment_or_404(user, pk)
     unit = enrollment.person.unit
-    if not _may(user, Placement, ADD, unit):
+    if not scope_predicate(user, Placement, ADD)(unit):
         raise PermissionDenied
-    form = PlacementStartForm(request.POST, facilities=available_facilities(user, unit), auto_id="place_%s")
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.placement_start(
-                actor=user, enrollment=enrollment, facility=data["facility"], started_on=data["started_on"], note=data["note"]
-            )
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("已安置到%(name)s。") % {"name": data["facility"].name})
-            return redirect("populations:enrollment", pk=enrollment.pk)
-    return _render_enrollment(request, enrollment, placement_form=form, status=400)
+    return _submit(
+        request,
+        PlacementStartForm(request.POST, facilities=available_facilities(user, unit), auto_id="place_%s"),
+        lambda data: services.placement_start(
+            actor=user, enrollment=enrollment, facility=data["facility"], started_on=data["started_on"], note=data["note"]
+        ),
+        done=lambda placement: _("已安置到%(name)s。") % {"name": placement.facility.name},
+        next_url=_to_enrollment(enrollment),
+        again=lambda form: _render_enrollment(request, enrollment, placement_form=form, status=400),
+    )
 
 
 @login_required
@@ -823,21 +810,18 @@ def placement_end(request, pk, placement_pk):
     enrollment = _enrollment_or_404(user, pk)
     placements = Placement.objects.restrict(user, VIEW).filter(enrollment=enrollment, ended_on__isnull=True)
     placement = get_object_or_404(placements, pk=placement_pk)
-    if not _may(user, Placement, CHANGE, enrollment.person.unit):
+    if not scope_predicate(user, Placement, CHANGE)(enrollment.person.unit):
         raise PermissionDenied
     form = PlacementEndForm(request.POST, auto_id=f"end{placement.pk}_%s")
     form.placement_pk = placement.pk
-    if form.is_valid():
-        try:
-            services.placement_end(
-                actor=user, placement=placement, ended_on=form.cleaned_data["ended_on"], note=form.cleaned_data["note"]
-            )
-        except ValidationError as error:
-            apply_service_errors(error, form)
-        else:
-            messages.success(request, _("安置已结束。"))
-            return redirect("populations:enrollment", pk=enrollment.pk)
-    return _render_enrollment(request, enrollment, end_form=form, status=400)
+    return _submit(
+        request,
+        form,
+        lambda data: services.placement_end(actor=user, placement=placement, ended_on=data["ended_on"], note=data["note"]),
+        done=_("安置已结束。"),
+        next_url=_to_enrollment(enrollment),
+        again=lambda form: _render_enrollment(request, enrollment, end_form=form, status=400),
+    )
 
 
 # --- enrolling --------------------------------------------------------------------------
@@ -847,10 +831,11 @@ def placement_end(request, pk, placement_pk):
 def enroll(request, pk):
     """Enroll a person: choose the programme, then fill in the shared and the programme's own fields."""
     user = request.user
-    _require(user, Enrollment, ADD)
-    person = _person_or_404(user, pk)
     programmes_allowed = enrollable_programmes(user)
-    if not programmes_allowed or not _may(user, Enrollment, ADD, person.unit):
+    if not programmes_allowed:
+        raise PermissionDenied
+    person = _person_or_404(user, pk)
+    if not scope_predicate(user, Enrollment, ADD)(person.unit):
         raise PermissionDenied
     chosen = request.POST.get("programme") or request.GET.get("programme") or ""
     if not chosen and len(programmes_allowed) == 1:
@@ -887,7 +872,7 @@ def enroll(request, pk):
                     request,
                     _("已将 %(name)s 纳入%(programme)s。") % {"name": person.name, "programme": Programme(programme).label},
                 )
-                return redirect("populations:enrollment", pk=enrollment.pk)
+                return redirect(_to_enrollment(enrollment))
     context.update(
         programme=programme,
         programme_label=Programme(programme).label,
@@ -904,20 +889,21 @@ def enroll(request, pk):
 @login_required
 def officer_duties(request):
     """Which programmes each programme officer runs; set by the security admin."""
-    from kaili.models import User
-    from kaili.roles import PROGRAMME_OFFICER
-
     if not request.user.has_perm("populations.add_programmeofficer"):
         raise PermissionDenied
     officers = User.objects.filter(groups__name=PROGRAMME_OFFICER, is_active=True).order_by("username")
     if request.method == "POST":
-        officer = get_object_or_404(officers, pk=request.POST.get("user"))
-        try:
-            services.officer_duties_set(actor=request.user, user=officer, programmes=request.POST.getlist("programmes"))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, _("已保存%(user)s负责的工程。") % {"user": officer})
+        form = OfficerDutiesForm(request.POST, officers=officers)
+        if form.is_valid():
+            officer = form.cleaned_data["user"]
+            try:
+                services.officer_duties_set(actor=request.user, user=officer, programmes=form.cleaned_data["programmes"])
+            except ValidationError as error:
+                apply_service_errors(error, form)
+            else:
+                messages.success(request, _("已保存%(user)s负责的工程。") % {"user": officer})
+        if form.errors:
+            messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
         return redirect("populations:officer-duties")
     duties: dict[int, set[str]] = {}
     for user_id, programme in ProgrammeOfficer.objects.filter(user__in=officers).values_list("user_id", "programme"):

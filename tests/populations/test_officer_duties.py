@@ -56,3 +56,13 @@ def test_duties_only_for_officers(client, tree, user_factory):
         officer_duties_set(actor=None, user=worker, programmes=["youth"])
     with pytest.raises(ValidationError):
         officer_duties_set(actor=None, user=worker, programmes=["astrology"])
+
+
+def test_an_account_that_is_not_an_officer_is_refused_with_a_message(client, tree, officer, user_factory):
+    worker = user_factory("worker_a", roles.GRID_WORKER, [tree.zone_a])
+    secadmin = user_factory("secadmin", roles.SECURITY_ADMIN, totp=True)
+    force_verified(client, secadmin)
+    for account in ("not-a-number", "999999", str(worker.pk)):
+        response = client.post("/populations/officers/", {"user": account, "programmes": ["youth"]}, follow=True)
+        assert response.status_code == 200 and "该账号不是在用的专干。" in response.content.decode()
+    assert not ProgrammeOfficer.objects.exists()

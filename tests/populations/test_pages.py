@@ -260,6 +260,13 @@ class TestPersonSearch:
         body = body_of(client.post(url("persons"), {"q": PHONE_A}))
         assert url("person", world.person_a.pk) in body and PHONE_A not in body
 
+    def test_a_number_sent_in_a_url_is_not_searched_nor_echoed(self, client, world):
+        client.force_login(world.worker_a)
+        response = client.get(url("persons"), {"q": world.id_a})
+        assert response.status_code == 302 and response.url == url("persons")
+        body = body_of(client.get(response.url))
+        assert world.id_a not in body and "请在查询框中输入后提交" in body
+
     def test_zone_b_person_cannot_be_found_by_number(self, client, world):
         client.force_login(world.worker_a)
         body = body_of(client.post(url("persons"), {"q": world.id_b}))
@@ -523,6 +530,31 @@ class TestEnrollmentPage:
         body = body_of(client.get(url("enrollment", world.mental_a.pk)))
         assert "自知力：自知力不全" in body and "有：危险行为" in body and "夜间吵闹" in body
 
+    def test_visit_form_starts_on_the_scheduled_kind(self, client, world, user_factory):
+        client.force_login(world.officer_a)
+        assert '<option value="follow_up" selected>' in body_of(client.get(url("enrollment", world.mental_a.pk)))
+        officer = make_officer(user_factory, "drug_officer", [world.tree.zone_a], programmes=[Programme.DRUG_REHAB])
+        enrollment = make_enrollment(world.person_a, Programme.DRUG_REHAB, started_on=LONG_AGO)
+        client.force_login(officer)
+        assert '<option value="drug_test" selected>' in body_of(client.get(url("enrollment", enrollment.pk)))
+
+    def test_query_budget(self, client, world, django_assert_max_num_queries):
+        from populations.services import visit_record
+
+        for n in range(20):
+            visited_on = TODAY - datetime.timedelta(days=n)
+            visit_record(
+                actor=world.officer_a, enrollment=world.mental_a, kind="visit", visited_on=visited_on, note=f"第{n}号记录"
+            )
+        client.force_login(world.officer_a)
+        with django_assert_max_num_queries(21):
+            body = body_of(client.get(url("enrollment", world.mental_a.pk)))
+        assert "第19号记录" in body
+        # A form that comes back with errors asks the same questions once more, no more.
+        data = {"exited_on": TODAY.isoformat(), "exit_reason": "other"}
+        with django_assert_max_num_queries(26):
+            body_of(client.post(url("enrollment-exit", world.mental_a.pk), data), 400)
+
     def test_drug_test_result(self, client, world, user_factory):
         officer = make_officer(user_factory, "drug_officer", [world.tree.zone_a], programmes=[Programme.DRUG_REHAB])
         enrollment = make_enrollment(world.person_a, Programme.DRUG_REHAB, started_on=LONG_AGO)
@@ -717,3 +749,30 @@ def test_long_lists_are_paginated(client, tree, user_factory):
     assert first.status_code == 200 and "第 1 / 2 页" in first.content.decode()
     second = client.get("/populations/households/?page=2")
     assert second.status_code == 200 and "第 2 / 2 页" in second.content.decode()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        lambda w: url("households"),
+        lambda w: url("household", w.home_a.number),
+        lambda w: url("doorplate-png", w.home_a.number),
+        lambda w: url("doorplate-svg", w.home_a.number),
+        lambda w: url("unit-doorplates", w.tree.unit_a.code),
+        lambda w: url("persons"),
+        lambda w: url("person", w.person_a.pk),
+        lambda w: url("enroll", w.child_a.pk),
+        lambda w: url("programmes"),
+        lambda w: url("worklist"),
+        lambda w: url("enrollment", w.mental_a.pk),
+    ],
+)
+def test_pages_with_personal_data_are_not_kept_in_any_cache(client, world, page):
+    client.force_login(world.officer_a)
+    response = client.get(page(world))
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+
+
+def test_the_export_is_not_kept_in_any_cache(client, world):
+    client.force_login(world.centre_a)
+    assert client.get(url("persons-export"))["Cache-Control"] == "no-store"
