@@ -1,14 +1,11 @@
 """The grid file format shared by import and export: CSV or XLSX with one header."""
 
-import csv
-import io
-
 from django.http import HttpResponse
 from django.utils import timezone
-from openpyxl import Workbook
 
 from kaili.audit import audit_record
 from kaili.models import AuditAction
+from kaili.tabular import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, table_to_csv, table_to_xlsx
 
 EXPORT_HEADER = ["code", "name", "kind", "parent_code", "area_type", "households"]
 
@@ -26,28 +23,15 @@ def grid_rows(grids):
 
 
 def grids_to_csv(grids) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_HEADER)
-    writer.writerows(grid_rows(grids))
-    # A BOM so that Excel on Chinese Windows opens the UTF-8 file correctly.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return table_to_csv(EXPORT_HEADER, grid_rows(grids))
 
 
 def grids_to_xlsx(grids) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("grids")
-    sheet.append(EXPORT_HEADER)
-    for row in grid_rows(grids):
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return table_to_xlsx(EXPORT_HEADER, grid_rows(grids), "grids")
 
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_FORMATS = {
-    "csv": (grids_to_csv, "text/csv; charset=utf-8"),
+    "csv": (grids_to_csv, CSV_CONTENT_TYPE),
     "xlsx": (grids_to_xlsx, XLSX_CONTENT_TYPE),
 }
 

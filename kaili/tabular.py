@@ -107,3 +107,38 @@ def read_table(filename: str, data: bytes, *, columns: list[str], aliases: dict[
     if header is None:
         raise TableFileError(_("文件是空的。"))
     return rows
+
+
+# --- writing ----------------------------------------------------------------------------
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+def table_to_csv(header: list[str], rows) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    # A BOM so that Excel on Chinese Windows opens the UTF-8 file correctly.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def table_to_xlsx(header: list[str], rows, sheet_name: str = "data") -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_name)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def table_file(header: list[str], rows, file_format: str, sheet_name: str = "data") -> tuple[bytes, str]:
+    """The rows as a CSV or XLSX file, with its content type."""
+    if file_format == "xlsx":
+        return table_to_xlsx(header, rows, sheet_name), XLSX_CONTENT_TYPE
+    return table_to_csv(header, rows), CSV_CONTENT_TYPE

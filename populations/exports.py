@@ -5,16 +5,13 @@ the README ("Registry import and export"). Identity and phone numbers are writte
 only for people the exporter is responsible for, masked for everyone else.
 """
 
-import csv
-import io
-
 from django.db.models import Count
 from django.http import HttpResponse
 from django.utils import timezone
-from openpyxl import Workbook
 
 from kaili.audit import audit_record
 from kaili.models import AuditAction
+from kaili.tabular import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, table_to_csv, table_to_xlsx
 from populations.selectors import responsible_condition, with_responsibility
 
 PEOPLE_HEADER = [
@@ -32,7 +29,6 @@ PEOPLE_HEADER = [
     "occupation",
     "notes",
 ]
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def people_rows(people, user):
@@ -58,26 +54,15 @@ def people_rows(people, user):
 
 
 def people_to_csv(people, user) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(PEOPLE_HEADER)
-    writer.writerows(people_rows(people, user))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return table_to_csv(PEOPLE_HEADER, people_rows(people, user))
 
 
 def people_to_xlsx(people, user) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("people")
-    sheet.append(PEOPLE_HEADER)
-    for row in people_rows(people, user):
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return table_to_xlsx(PEOPLE_HEADER, people_rows(people, user), "people")
 
 
 PEOPLE_EXPORT_FORMATS = {
-    "csv": (people_to_csv, "text/csv; charset=utf-8"),
+    "csv": (people_to_csv, CSV_CONTENT_TYPE),
     "xlsx": (people_to_xlsx, XLSX_CONTENT_TYPE),
 }
 

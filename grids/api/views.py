@@ -8,13 +8,14 @@ from rest_framework.response import Response
 
 from grids import selectors, services
 from grids.api import serializers as s
-from grids.exports import EXPORT_FORMATS, XLSX_CONTENT_TYPE, grid_export_response
+from grids.exports import EXPORT_FORMATS, grid_export_response
 from grids.filtersets import GridFilterSet
 from grids.history import names_in_scope
 from grids.models import Grid
 from kaili.api.base import ScopedReadOnlyViewSet
 from kaili.api.errors import error_response
 from kaili.scope import ADD, CHANGE, VIEW
+from kaili.tabular import XLSX_CONTENT_TYPE
 
 
 class GridViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, ScopedReadOnlyViewSet):

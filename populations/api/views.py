@@ -10,16 +10,12 @@ person at a time through ``reveal``, which the service audits. Reading an enroll
 (health, criminal-record, drug or minors' data) is audited too.
 """
 
-import csv
-import io
-
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from openpyxl import Workbook
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -31,9 +27,10 @@ from kaili.api.errors import error_response
 from kaili.audit import audit_record
 from kaili.models import AuditAction, User
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, scope_predicate
+from kaili.tabular import XLSX_CONTENT_TYPE, table_file
 from populations import selectors, services
 from populations.api import serializers as s
-from populations.exports import XLSX_CONTENT_TYPE, masked_filters, people_export_response
+from populations.exports import masked_filters, people_export_response
 from populations.filtersets import (
     EnrollmentFilterSet,
     FacilityFilterSet,
@@ -260,21 +257,7 @@ def enrollment_rows(enrollments):
 
 
 def enrollments_file(enrollments, file_format: str) -> tuple[bytes, str]:
-    if file_format == "xlsx":
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("enrollments")
-        sheet.append(ENROLLMENT_EXPORT_HEADER)
-        for row in enrollment_rows(enrollments):
-            sheet.append(row)
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        return buffer.getvalue(), XLSX_CONTENT_TYPE
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(ENROLLMENT_EXPORT_HEADER)
-    writer.writerows(enrollment_rows(enrollments))
-    # A BOM so that Excel on Chinese Windows opens the UTF-8 file correctly.
-    return ("\ufeff" + text.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
+    return table_file(ENROLLMENT_EXPORT_HEADER, enrollment_rows(enrollments), file_format, "enrollments")
 
 
 def programme_list(counts: dict) -> list[dict]:
@@ -446,6 +429,19 @@ class VisitViewSet(ServiceWriteMixin, ScopedViewSetMixin, mixins.ListModelMixin,
     serializer_class = s.VisitSerializer
     filterset_class = VisitFilterSet
     ordering_fields = ["visited_on", "created_at"]
+
+    def list(self, request):
+        """Like any list, and audited: the visits are the programme records' own content
+        (one row per page read, naming the enrollments it showed)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        if page:
+            audit_record(
+                actor=request.user,
+                action=AuditAction.READ_SENSITIVE,
+                object_type="populations.visit",
+                changes={"enrollments": sorted({visit.enrollment_id for visit in page}), "rows": len(page)},
+            )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=s.VisitCreateSerializer, responses={201: s.VisitSerializer})
     def create(self, request):

@@ -359,6 +359,9 @@ def test_enrollment_visits_and_the_visit_list(api, tree, officer_a):
     assert [row["visited_on"] for row in in_august] == ["2026-08-01"]
     assert len(results(api.get("/api/visits/", {"enrollment": enrollment.pk}))) == 2
     assert api.get(f"/api/enrollments/{enrollment.pk}/").json()["next_due_on"] == "2026-08-01"
+    list_reads = AuditEntry.objects.filter(action=AuditAction.READ_SENSITIVE, object_type="populations.visit")
+    assert list_reads.count() == 3  # one per /api/visits/ page read above
+    assert list_reads.first().changes["enrollments"] == [enrollment.pk]
 
 
 def test_enrollment_export_is_masked_and_audited(api, tree, officer_a):
@@ -479,8 +482,9 @@ def busy_zone(tree, officer_a, worker_a):
         # ... plus the caller's roles and programmes, and the prefetched teams.
         ("/api/enrollments/", 20, 7),
         # ... plus the caller's roles and programmes (the enrollment rule on visits and placements).
-        ("/api/visits/", 20, 6),
         ("/api/placements/", 20, 6),
+        # ... plus the audit row of a visit list (savepoint, chain lock, previous hash, insert, release).
+        ("/api/visits/", 20, 11),
         ("/api/facilities/", 2, 4),
     ],
 )

@@ -255,7 +255,11 @@ def test_enrollments_list_retrieve_and_search(setting):
     else:
         assert visits.status_code == 403
     # Only the reads that succeeded are audited, each naming its record.
-    audited = set(AuditEntry.objects.filter(action=AuditAction.READ_SENSITIVE).values_list("object_id", flat=True))
+    audited = set(
+        AuditEntry.objects.filter(action=AuditAction.READ_SENSITIVE, object_type="populations.enrollment").values_list(
+            "object_id", flat=True
+        )
+    )
     assert audited == {str(mine.enrollments[p].pk) for p in visible}
 
 
