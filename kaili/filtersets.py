@@ -1,8 +1,35 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from kaili.models import User
 from kaili.roles import ROLES
+from kaili.scope import NodeRange, scope_filter
+
+
+def under_node(queryset, code: str, grid_path: str):
+    """Rows whose node (through ``grid_path``) lies in the subtree of the node ``code``, by the
+    MPTT interval (as grids' ``under`` filter), so moved and merged nodes count where they hang now."""
+    from grids.models import Grid
+
+    node = Grid.objects.filter(code=(code or "").strip()).only("tree_id", "lft", "rght").first()
+    if node is None:
+        return queryset.none()
+    return queryset.filter(scope_filter([NodeRange(node.tree_id, node.lft, node.rght)], grid_path))
+
+
+class UnderFilter(django_filters.CharFilter):
+    """``under``: the subtree of a grid code, reached through the queryset's own
+    ``grid_path`` (``ScopedQuerySet``). The queryset is already scoped: a code outside the
+    scope selects nothing, like a missing one."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("某网格及其全部下级（编码）"))
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        return qs if value in EMPTY_VALUES else under_node(qs, value, qs.grid_path)
 
 
 class UserFilterSet(django_filters.FilterSet):

@@ -150,3 +150,57 @@ class FileImport(models.Model):
     def progress_key(self) -> str:
         # the upload time too: ids restart in a fresh database, a shared cache does not
         return f"{self.progress_prefix}:{self.pk}:{self.created_at:%Y%m%d%H%M%S%f}:progress"
+
+
+class NumberSequence(models.Model):
+    """The last number handed out under a key such as ``SJ-522601-2026``
+    (``kaili.numbering``): readable record numbers without gaps from a race."""
+
+    key = models.CharField(max_length=64, unique=True)
+    last = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("编号序列")
+        verbose_name_plural = _("编号序列")
+
+    def __str__(self):
+        return f"{self.key}: {self.last}"
+
+
+class ExportJob(models.Model):
+    """A large export run by a Celery task (``kaili.exports``): its progress is polled by
+    the page, and the file is downloaded by the person who asked for it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        RUNNING = "running", _("进行中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    kind = models.CharField(_("导出内容"), max_length=64)
+    params = models.JSONField(_("筛选条件"), default=dict, blank=True)
+    file_format = models.CharField(_("格式"), max_length=8)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    rows = models.PositiveIntegerField(_("行数"), null=True, blank=True)
+    file = models.FileField(_("文件"), upload_to="exports/%Y/%m/", blank=True)
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress_key(self) -> str:
+        return f"kaili:export:{self.pk}:{self.created_at:%Y%m%d%H%M%S%f}:progress"

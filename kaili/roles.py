@@ -59,19 +59,51 @@ PROGRAMME_WORK = (
     "populations.view_facility",
 )
 
+CATEGORY_VIEW = ("cases.view_category", "cases.view_department")
+INCIDENT_REPORT = ("cases.view_incident", "cases.add_incident", *CATEGORY_VIEW)
+# The centre files, dispatches, parks and supervises; where a case lies is the grid scope.
+INCIDENT_CENTRE = (*INCIDENT_REPORT, "cases.change_incident", "cases.export_incident")
+CASE_TABLES = (
+    "cases.view_category",
+    "cases.add_category",
+    "cases.change_category",
+    "cases.view_department",
+    "cases.add_department",
+    "cases.change_department",
+    "cases.view_calendarday",
+    "cases.add_calendarday",
+    "cases.change_calendarday",
+    "cases.delete_calendarday",
+)
+
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
         Role(
             GRID_WORKER,
             _("网格员"),
-            ("grids.view_grid", *REGISTRY_EDIT, "populations.view_enrollment", "populations.view_visit", "populations.add_visit"),
+            (
+                "grids.view_grid",
+                *REGISTRY_EDIT,
+                "populations.view_enrollment",
+                "populations.view_visit",
+                "populations.add_visit",
+                *INCIDENT_REPORT,
+                "cases.check_incident",
+            ),
         ),
-        Role(UNIT_HEAD, _("十户长"), ("grids.view_grid", *REGISTRY_VIEW)),
+        Role(UNIT_HEAD, _("十户长"), ("grids.view_grid", *REGISTRY_VIEW, *CATEGORY_VIEW)),
         Role(
             CENTRE_STAFF,
             _("综治中心工作人员"),
-            ("grids.view_grid", "grids.export_grid", *REGISTRY_VIEW, *REGISTRY_EXPORT, "populations.count_enrollment"),
+            (
+                "grids.view_grid",
+                "grids.export_grid",
+                *REGISTRY_VIEW,
+                *REGISTRY_EXPORT,
+                "populations.count_enrollment",
+                *INCIDENT_CENTRE,
+            ),
         ),
         Role(MEDIATOR, _("调解员"), ("grids.view_grid",)),
         Role(
@@ -82,10 +114,21 @@ ROLES: dict[str, Role] = {
         Role(
             LEADER,
             _("领导"),
-            ("grids.view_grid", "grids.export_grid", "populations.count_enrollment"),
+            (
+                "grids.view_grid",
+                "grids.export_grid",
+                "populations.count_enrollment",
+                "cases.view_incident",
+                "cases.export_incident",
+                *CATEGORY_VIEW,
+            ),
             requires_two_factor=True,
         ),
-        Role(DEPARTMENT, _("部门（接口）"), ("grids.view_grid", "grids.export_grid", *REGISTRY_EDIT, *REGISTRY_EXPORT)),
+        Role(
+            DEPARTMENT,
+            _("部门（接口）"),
+            ("grids.view_grid", "grids.export_grid", *REGISTRY_EDIT, *REGISTRY_EXPORT, *INCIDENT_REPORT),
+        ),
         Role(
             SYSTEM_ADMIN,
             _("系统管理员"),
@@ -104,6 +147,7 @@ ROLES: dict[str, Role] = {
                 "populations.change_facility",
                 "populations.view_schedulerule",
                 "populations.change_schedulerule",
+                *CASE_TABLES,
             ),
             requires_two_factor=True,
         ),

@@ -225,6 +225,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {"task": "kaili.tasks.audit_verify_task", "schedule": crontab(hour=2, minute=30)},
     "populations-due-visits-daily": {"task": "populations.tasks.refresh_due_visits", "schedule": crontab(hour=1, minute=0)},
+    "exports-purge-daily": {"task": "kaili.tasks.purge_old_exports_task", "schedule": crontab(hour=3, minute=15)},
 }
 
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.
@@ -264,3 +265,11 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+# Working hours of the governance centres (DOMAIN.md, "Incident loop": limits are counted
+# on a working-hours calendar). Holidays and make-up working days are cases.CalendarDay rows.
+KAILI_WORKING_HOURS = (("08:30", "12:00"), ("14:30", "18:00"))
+# Photos and files attached to an incident or a dispute.
+KAILI_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# An export of more rows than this runs as a Celery task with a progress bar.
+KAILI_EXPORT_INLINE_ROWS = 5000

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from kaili import user_views, views
+from kaili import export_views, user_views, views
 from kaili.api.views import TokenView, UserViewSet
 
 api_router = SimpleRouter()
@@ -17,6 +17,7 @@ api_patterns = [
     path("", include(api_router.urls)),
     path("", include("grids.api.urls")),
     path("", include("populations.api.urls")),
+    path("", include("cases.api.urls")),
 ]
 
 urlpatterns = [
@@ -36,7 +37,11 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit-log"),
     path("audit/export/", views.audit_export, name="audit-export"),
     path("audit/verify/", views.audit_verify_now, name="audit-verify"),
+    path("exports/<int:pk>/", export_views.export_detail, name="export-detail"),
+    path("exports/<int:pk>/progress/", export_views.export_progress, name="export-progress"),
+    path("exports/<int:pk>/download/", export_views.export_download, name="export-download"),
     path("grids/", include("grids.urls")),
+    path("cases/", include("cases.urls")),
     path("populations/", include("populations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),

@@ -29,13 +29,14 @@ from django.views.generic import ListView, View
 from grids.models import Grid, GridKind
 from grids.selectors import grid_path
 from kaili.audit import audit_record
+from kaili.filtersets import under_node
 from kaili.mixins import ScopedViewMixin
 from kaili.models import AuditAction, User
 from kaili.roles import PROGRAMME_OFFICER
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, Everything, reachable_ranges, scope_predicate, user_can
 from populations import qr, selectors, services
 from populations.exports import PEOPLE_EXPORT_FORMATS, masked_filters, people_export_response
-from populations.filtersets import HouseholdFilterSet, PersonFilterSet, under_node
+from populations.filtersets import HouseholdFilterSet, PersonFilterSet
 from populations.forms import (
     FOLLOW_UP_LABELS,
     CountsNodeForm,

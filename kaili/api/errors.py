@@ -11,6 +11,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from kaili.exceptions import Conflict
+
 
 def _django_validation_to_drf(error: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(error, "error_dict"):
@@ -28,6 +30,8 @@ def _first_message(detail) -> str:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Conflict):
+        return error_response(exc.code, exc.message, status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = _django_validation_to_drf(exc)
     elif isinstance(exc, (Http404, ObjectDoesNotExist)):
