@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from cases.models import CalendarDay, Category, Department
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "parent", "kind", "statistic", "department", "urgent", "handle_minutes", "is_active")
+    list_filter = ("kind", "urgent", "is_active", "parent")
+    search_fields = ("code", "name", "statistic")
+    list_select_related = ("parent", "department")
+    autocomplete_fields = ("parent", "department")
+    ordering = ("sort", "code")
+
+    def has_delete_permission(self, request, obj=None):
+        # Categories that incidents point at are kept; turn them off instead.
+        return False
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "node", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    list_select_related = ("node",)
+    raw_id_fields = ("node",)
+    filter_horizontal = ("members",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    list_display = ("date", "working", "name")
+    list_filter = ("working",)
+    date_hierarchy = "date"
+    search_fields = ("name",)

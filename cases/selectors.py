@@ -1,0 +1,82 @@
+"""Read paths for incidents: scoped lists, counts, the case page's timeline."""
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from cases.models import (
+    OPEN_STATUSES,
+    Category,
+    Department,
+    Incident,
+    IncidentAttachment,
+    IncidentPerson,
+    IncidentTransition,
+    Status,
+)
+from kaili.scope import VIEW
+
+LIST_RELATED = ("category", "category__parent", "grid", "department", "handler", "reporter")
+
+
+def incidents_for(user, action: str = VIEW):
+    """The incidents ``user`` may do ``action`` on, with what a list row shows."""
+    return Incident.objects.restrict(user, action).select_related(*LIST_RELATED)
+
+
+def my_reports(user):
+    return Incident.objects.filter(reporter=user).select_related(*LIST_RELATED)
+
+
+def department_queue(user):
+    """Cases dispatched to the user or to one of their departments and not finished."""
+    from cases.workflow import user_department_ids
+
+    return (
+        Incident.objects.filter(Q(handler=user) | Q(department__in=user_department_ids(user)))
+        .filter(status__in=OPEN_STATUSES)
+        .select_related(*LIST_RELATED)
+    )
+
+
+def awaiting_check(user):
+    """Cases reported back that ``user`` reported and must now check on site."""
+    return my_reports(user).filter(status=Status.REPORTED_BACK)
+
+
+def status_counts(queryset) -> dict[str, int]:
+    """status -> count over ``queryset`` (one query), every status present, plus
+    ``overdue`` (open cases past their current deadline) and ``total``."""
+    now = timezone.now()
+    row = queryset.order_by().aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
+        **{status: Count("pk", filter=Q(status=status)) for status in Status.values},
+    )
+    return row
+
+
+def incident_detail(queryset, number: str) -> Incident | None:
+    """One case from an already scoped ``queryset``, with its people, files and timeline."""
+    return (
+        queryset.select_related(*LIST_RELATED)
+        .prefetch_related(
+            Prefetch("people", queryset=IncidentPerson.objects.select_related("person")),
+            Prefetch("attachments", queryset=IncidentAttachment.objects.select_related("uploaded_by")),
+            Prefetch("transitions", queryset=IncidentTransition.objects.select_related("actor")),
+        )
+        .filter(number=number)
+        .first()
+    )
+
+
+def category_choices():
+    """Active minor categories with their major category, ordered for a picker."""
+    return (
+        Category.objects.filter(is_active=True, parent__isnull=False, parent__is_active=True)
+        .select_related("parent")
+        .order_by("parent__sort", "parent__code", "sort", "code")
+    )
+
+
+def active_departments():
+    return Department.objects.filter(is_active=True).order_by("code")

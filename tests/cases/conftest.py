@@ -1,0 +1,35 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _case_tables_exist(db):
+    """Departments, categories and the holiday calendar come with a data migration; a
+    transactional test's flush removes them, so put them back for the tests after it."""
+    from cases.seeding import seed_case_tables
+
+    seed_case_tables()
+
+
+@pytest.fixture
+def cast(tree):
+    """Who works incidents in the small tree: a grid worker in each of zones A and B, the
+    centre of town T1 (zones A and B), the centre of zone B only, the centre of town T2, a
+    department with one handler, a city leader."""
+    from types import SimpleNamespace
+
+    from kaili.roles import CENTRE_STAFF, GRID_WORKER, LEADER
+    from tests.cases.factories import make_department
+    from tests.factories import make_user
+
+    handler = make_user("handler_a")
+    return SimpleNamespace(
+        tree=tree,
+        worker=make_user("worker_a", GRID_WORKER, [tree.grid_a]),
+        worker_b=make_user("worker_b", GRID_WORKER, [tree.grid_b]),
+        centre=make_user("centre_t1", CENTRE_STAFF, [tree.t1]),
+        centre_b=make_user("centre_zone_b", CENTRE_STAFF, [tree.zone_b]),
+        centre_t2=make_user("centre_t2", CENTRE_STAFF, [tree.t2]),
+        handler=handler,
+        department=make_department(members=[handler]),
+        leader=make_user("leader_city", LEADER, [tree.city], totp=True),
+    )
