@@ -268,7 +268,7 @@ if PRODUCTION:
 
 # Working hours of the governance centres (DOMAIN.md, "Incident loop": limits are counted
 # on a working-hours calendar). Holidays and make-up working days are cases.CalendarDay rows.
-KAILI_WORKING_HOURS = (("08:30", "12:00"), ("14:30", "18:00"))
+KAILI_WORKING_HOURS = (("08:30", "12:00"), ("13:30", "18:00"))  # eight hours: 480 minutes a day
 # Photos and files attached to an incident or a dispute.
 KAILI_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # An export of more rows than this runs as a Celery task with a progress bar.
