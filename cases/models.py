@@ -111,6 +111,18 @@ class Category(models.Model):
     def is_major(self) -> bool:
         return self.parent_id is None
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id is None:
+            return
+        if self.parent.parent_id is not None:
+            raise ValidationError({"parent": _("类别只有大类、小类两级，“%(name)s”已是小类。") % {"name": self.parent.name}})
+        if self.pk and self.children.exists():
+            raise ValidationError({"parent": _("“%(name)s”下有小类，不能改为小类。") % {"name": self.name}})
+        if self.code and not self.code.startswith(self.parent.code):
+            raise ValidationError({"code": _("小类编码应以大类编码 %(code)s 开头。") % {"code": self.parent.code}})
+
 
 class CalendarDay(models.Model):
     """An exception to the working week: a holiday on a weekday, or a make-up working day

@@ -24,6 +24,7 @@ from cases.calendar import WorkingCalendar
 from cases.hooks import dispute_receiver
 from cases.models import (
     Category,
+    CategoryKind,
     Department,
     Incident,
     IncidentAttachment,
@@ -297,6 +298,23 @@ def incident_report(
             raise
         return existing, False
     return incident, True
+
+
+# Cases of these kinds hold criminal-record data about the people involved (DOMAIN.md,
+# "Privacy"): every opening of one is an audit row.
+SENSITIVE_KINDS = (CategoryKind.CRIMINAL, CategoryKind.PUBLIC_ORDER)
+
+
+def incident_opened(*, actor, incident: Incident) -> None:
+    """Record that ``actor`` opened a case page or its API detail, if the case is sensitive."""
+    if incident.category.kind in SENSITIVE_KINDS:
+        audit_record(
+            actor=actor,
+            action=AuditAction.READ_SENSITIVE,
+            obj=incident,
+            object_repr=incident.number,
+            changes={"kind": incident.category.kind},
+        )
 
 
 # --- the steps ---------------------------------------------------------------------------

@@ -550,3 +550,14 @@ def test_uploads_are_read_from_the_start_even_after_a_check(cast):
     incident = report(cast.worker, cast.tree.unit_a, uploads=[Upload(upload)])
     with incident.attachments.get().file.open("rb") as stored:
         assert stored.read() == PNG
+
+
+def test_opening_a_criminal_case_is_audited_a_streetlight_is_not(cast):
+    from cases.services import incident_opened
+
+    theft = Incident.objects.select_related("category").get(pk=report(cast.worker, cast.tree.unit_a, code=THEFT).pk)
+    streetlight = Incident.objects.select_related("category").get(pk=report(cast.worker, cast.tree.unit_a).pk)
+    incident_opened(actor=cast.centre, incident=theft)
+    incident_opened(actor=cast.centre, incident=streetlight)
+    reads = AuditEntry.objects.filter(action="read_sensitive", object_type="cases.incident")
+    assert list(reads.values_list("object_id", "actor_username")) == [(str(theft.pk), "centre_t1")]
