@@ -1,5 +1,7 @@
 """The incident list as a file (CSV / XLSX), small at once, large through a Celery task."""
 
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 
 from cases.filtersets import IncidentFilterSet
@@ -39,8 +41,17 @@ def _time(value) -> str:
 
 
 def incidents_to_export(user, filters: dict):
+    """The incidents ``user`` may export, filtered as the list was. A filter that does not
+    validate is refused rather than dropped (django-filter would quietly ignore it and
+    export more than was asked)."""
+    data = QueryDict(mutable=True)
+    for key, value in (filters or {}).items():
+        data.setlist(key, [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)])
     queryset = Incident.objects.none() if user is None else Incident.objects.restrict(user, EXPORT)
-    return IncidentFilterSet(data=filters, queryset=queryset).qs.order_by("reported_at", "id")
+    filterset = IncidentFilterSet(data=data, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
+    return filterset.qs.order_by("reported_at", "id")
 
 
 def incident_rows(queryset, user):

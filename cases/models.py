@@ -316,6 +316,7 @@ class IncidentPerson(models.Model):
     class Meta:
         verbose_name = _("涉事人员")
         verbose_name_plural = _("涉事人员")
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(person__isnull=False) | ~Q(name=""), name="incident_person_named"),
         ]

@@ -209,6 +209,12 @@ SPECTACULAR_SETTINGS = {
         "VisitModeEnum": "populations.models.VisitMode",
         "FacilityKindEnum": "populations.models.FacilityKind",
         "EnrollmentStatusEnum": "populations.models.EnrollmentStatus",
+        "IncidentStatusEnum": "cases.models.Status",
+        "IncidentSourceEnum": "cases.models.Source",
+        "IncidentUrgencyEnum": "cases.models.Urgency",
+        "IncidentPersonRoleEnum": "cases.models.PersonRole",
+        "IncidentAttachmentKindEnum": "cases.models.IncidentAttachment.Kind",
+        "CategoryKindEnum": "cases.models.CategoryKind",
     },
 }
 

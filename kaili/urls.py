@@ -5,10 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from kaili import export_views, user_views, views
-from kaili.api.views import TokenView, UserViewSet
+from kaili.api.views import ExportJobViewSet, TokenView, UserViewSet
 
 api_router = SimpleRouter()
 api_router.register("users", UserViewSet, basename="user")
+api_router.register("exports", ExportJobViewSet, basename="exportjob")
 
 api_patterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

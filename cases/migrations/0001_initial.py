@@ -156,6 +156,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '涉事人员',
                 'verbose_name_plural': '涉事人员',
+                'ordering': ['id'],
             },
         ),
         migrations.CreateModel(

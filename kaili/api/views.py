@@ -1,8 +1,10 @@
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,8 +20,9 @@ from kaili.api.serializers import (
     UserCreateSerializer,
     UserSerializer,
 )
+from kaili.export_views import export_file_response, job_progress, own_jobs
 from kaili.filtersets import UserFilterSet
-from kaili.models import User
+from kaili.models import ExportJob, User
 from kaili.roles import requires_two_factor
 from kaili.selectors import user_list
 from kaili.two_factor import verify_totp
@@ -151,3 +154,52 @@ class TokenView(APIView):
                 return error_response("invalid_otp", _("动态口令错误或已过期。"), status.HTTP_401_UNAUTHORIZED)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+EXPORT_PROGRESS = inline_serializer(
+    "ExportJobProgress",
+    {
+        "id": serializers.IntegerField(),
+        "status": serializers.CharField(help_text="pending / running / done / failed"),
+        "status_display": serializers.CharField(),
+        "finished": serializers.BooleanField(),
+        "phase": serializers.CharField(),
+        "done": serializers.IntegerField(),
+        "total": serializers.IntegerField(),
+        "percent": serializers.IntegerField(),
+        "rows": serializers.IntegerField(allow_null=True),
+        "download_url": serializers.CharField(),
+        "page_url": serializers.CharField(),
+    },
+)
+
+
+class ExportJobViewSet(viewsets.GenericViewSet):
+    """The caller's own queued exports: progress, then the file. Anyone else's is not found."""
+
+    queryset = ExportJob.objects.none()  # for the schema; get_queryset is the owner's jobs
+    permission_classes = [permissions.IsAuthenticated]
+    filter_backends = []
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return own_jobs(self.request.user)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The download answers with the file whatever the client accepts.
+        return super().perform_content_negotiation(request, force=force or self.action == "download")
+
+    @extend_schema(responses=EXPORT_PROGRESS)
+    def retrieve(self, request, pk=None):
+        job = self.get_object()
+        links = {
+            "download_url": reverse("exportjob-download", kwargs={"pk": job.pk}),
+            "page_url": reverse("export-detail", kwargs={"pk": job.pk}),
+        }
+        return Response({**job_progress(job), **links})
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        """The finished file (404 until it is written)."""
+        return export_file_response(self.get_object())

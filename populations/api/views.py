@@ -24,10 +24,11 @@ from grids.models import Grid
 from grids.selectors import grid_in_scope
 from kaili.api.base import ScopedReadOnlyViewSet, ScopedViewSetMixin
 from kaili.api.errors import error_response
+from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
 from kaili.audit import audit_record
 from kaili.models import AuditAction, User
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, scope_predicate
-from kaili.tabular import XLSX_CONTENT_TYPE, table_file
+from kaili.tabular import table_file
 from populations import selectors, services
 from populations.api import serializers as s
 from populations.exports import masked_filters, people_export_response
@@ -50,10 +51,6 @@ from populations.models import (
     Visit,
 )
 from populations.selectors import COUNT
-
-EXPORT_FORMATS = ("csv", "xlsx")
-FORMAT_PARAMETER = OpenApiParameter("format", OpenApiTypes.STR, enum=list(EXPORT_FORMATS), description="文件格式")
-FILE_RESPONSES = {(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}
 
 
 def node_in_scope(user, code: str, model, action: str) -> Grid | None:
@@ -86,24 +83,6 @@ class ServiceWriteMixin:
         # scope: the service has checked it, and a member leaving an enrollment's team
         # still gets the answer to their change.
         return Response(self.get_serializer(self.queryset.get(pk=record.pk)).data, status=status_code)
-
-
-class FileExportMixin:
-    """DRF would read the ``format`` query parameter as a renderer choice; for file
-    exports it names the file format instead."""
-
-    def perform_content_negotiation(self, request, force=False):
-        if getattr(self, "action", None) == "export":
-            return super().perform_content_negotiation(request, force=True)
-        return super().perform_content_negotiation(request, force)
-
-    def export_format(self, request) -> str | None:
-        file_format = request.query_params.get("format", "csv")
-        return file_format if file_format in EXPORT_FORMATS else None
-
-
-def format_refused():
-    return error_response("invalid_format", _("format 只能是 csv 或 xlsx。"), fields={"format": [_("只能是 csv 或 xlsx。")]})
 
 
 # --- households -------------------------------------------------------------------------
