@@ -21,6 +21,11 @@ def _periods() -> list[tuple[datetime.time, datetime.time]]:
     return [(datetime.time.fromisoformat(start), datetime.time.fromisoformat(end)) for start, end in settings.KAILI_WORKING_HOURS]
 
 
+def working_day_minutes() -> int:
+    """The working minutes of one full working day (480 with the default hours)."""
+    return sum((end.hour * 60 + end.minute) - (begin.hour * 60 + begin.minute) for begin, end in _periods())
+
+
 class WorkingCalendar:
     def __init__(self, exceptions: dict[datetime.date, bool] | None = None, periods=None):
         self.exceptions = exceptions or {}

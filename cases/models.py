@@ -190,7 +190,7 @@ def incident_access(user, action: str, prefix: str = "") -> Q:
     condition = scope_filter(ranges, f"{prefix}grid") if ranges else Q(pk__in=[])
     if action == VIEW and user is not None and user.is_authenticated and user.is_active:
         condition |= Q(**{f"{prefix}reporter": user}) | Q(**{f"{prefix}handler": user})
-        departments = Department.members.through.objects.filter(user=user).values("department_id")
+        departments = Department.members.through.objects.filter(user=user, department__is_active=True).values("department_id")
         condition |= Q(**{f"{prefix}department__in": departments})
     return condition
 

@@ -70,6 +70,23 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
 }
 
 
+# Members of a handling department (cases.Department.members) work the cases dispatched to
+# it; they may hold no role at all, so their link follows the membership, not a role.
+DEPARTMENT_LINKS: tuple[Link, ...] = (Link(_("承办事件"), "cases:department", _("派给本单位或本人的事件：签收、反馈、退回")),)
+
+
+def _department_member(user, *, asked_already: bool = False) -> bool:
+    """Whether ``user`` works cases for a department. With ``asked_already`` (the menu on
+    every page) only users with no role pay the query; for the others the answer is used
+    when the page already read it (every incident page does), so other pages' query
+    budgets stay as they are. The home page always asks."""
+    from cases.workflow import user_department_ids
+
+    if asked_already and user_role_names(user):
+        return bool(getattr(user, "_kaili_case_departments", None))
+    return bool(user_department_ids(user))
+
+
 def _resolved(links):
     for link in links:
         try:
@@ -85,10 +102,15 @@ def home_sections(user) -> list[dict]:
     grants = GridUserObjectPermission.objects.filter(user=user, permission__codename__startswith="role_")
     for grant in grants.select_related("permission", "content_object").order_by("content_object__code"):
         granted.setdefault(grant.permission.codename.removeprefix("role_"), []).append(grant.content_object)
-    return [
+    sections = [
         {"role": ROLES[name].label, "links": list(_resolved(ROLE_LINKS.get(name, ()))), "scope": granted.get(name, [])}
         for name in sorted(user_role_names(user), key=list(ROLES).index)
     ]
+    if _department_member(user):
+        links = list(_resolved(DEPARTMENT_LINKS))
+        if links:
+            sections.append({"role": _("承办单位"), "links": links, "scope": []})
+    return sections
 
 
 def menu_links(user) -> list[dict]:
@@ -98,4 +120,6 @@ def menu_links(user) -> list[dict]:
             if link["url"] not in seen:
                 seen.add(link["url"])
                 links.append(link)
+    if _department_member(user, asked_already=True):
+        links += [link for link in _resolved(DEPARTMENT_LINKS) if link["url"] not in seen]
     return links

@@ -65,6 +65,10 @@ def make_tree() -> SimpleNamespace:
     unit_b = grid_create(
         actor=None, code="52260100100200101", name="营盘坡1-1十户联防", kind=GridKind.UNIT, parent=grid_b, households=11
     )
+    nodes = [city, t1, t2, zone_a, zone_b, zone_c, grid_a, grid_b, grid_c, unit_a, unit_b]
+    # Later inserts moved the MPTT columns of the nodes made before them: read them again.
+    for node in nodes:
+        node.refresh_from_db()
     return SimpleNamespace(
         city=city,
         t1=t1,

@@ -29,7 +29,7 @@ from cases.api import serializers as s
 from cases.exports import INCIDENT_EXPORTER
 from cases.filtersets import IncidentFilterSet
 from cases.models import Category, CategoryKind, Department, Incident, IncidentAttachment
-from cases.services import Involved, Upload, incident_bulk_dispatch, incident_report, incident_step
+from cases.services import Involved, Upload, incident_bulk_dispatch, incident_opened, incident_report, incident_step
 from cases.workflow import Step, user_department_ids
 from grids.models import Grid
 from kaili.api.base import ScopedPermission, ScopedViewSetMixin
@@ -166,6 +166,7 @@ class IncidentViewSet(FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin
         incident = selectors.incident_detail(self.get_queryset(), number)
         if incident is None:
             raise Http404
+        incident_opened(actor=request.user, incident=incident)
         return Response(s.IncidentDetailSerializer(incident, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=s.IncidentCountsSerializer, filters=True)

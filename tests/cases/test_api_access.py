@@ -268,3 +268,13 @@ def test_a_case_page_costs_the_same_however_long_its_history(api, cast):
         many = queries(api, f"/api/incidents/{long.number}/")
         # the case, its people, attachments and timeline (and the leader's session reads)
         assert few == many <= (12 if user == cast.leader else 4), (user, few, many)
+
+
+def test_reading_a_criminal_case_in_the_api_is_audited(api, cast):
+    from kaili.models import AuditEntry
+    from tests.cases.factories import THEFT, report
+
+    theft = report(cast.worker, cast.tree.unit_a, code=THEFT, description="电动车被盗")
+    api.force_authenticate(cast.centre)
+    assert api.get(f"/api/incidents/{theft.number}/").status_code == 200
+    assert AuditEntry.objects.filter(action="read_sensitive", object_id=str(theft.pk), actor_username="centre_t1").count() == 1

@@ -240,7 +240,6 @@ def test_the_check_deadline_is_longer_in_the_countryside(cast, user_factory):
 
     rural_worker = user_factory("worker_c", GRID_WORKER, [cast.tree.grid_c])
     rural_centre = user_factory("centre_c", CENTRE_STAFF, [cast.tree.t2])
-    cast.tree.grid_c.refresh_from_db()
     towns = {}
     for worker, centre, grid in ((cast.worker, cast.centre, cast.tree.grid_a), (rural_worker, rural_centre, cast.tree.grid_c)):
         incident = bring_to(

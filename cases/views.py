@@ -1,0 +1,541 @@
+"""Pages of the incident loop: server-rendered, phone first for grid workers.
+
+- ``report``: the grid worker's report form (category search, grid preselected, camera
+  upload, people lookup); ``incident-report.js`` keeps a local draft until the server
+  confirms, and the same client key never creates a second case.
+- ``mine``: the worker's own reports, with the ones reported back (to check) on top.
+- ``detail``: the case page with its timeline, deadlines and one small form per step the
+  viewer may take now (``cases.workflow.available_steps``); ``step`` takes one.
+- ``queue``: the centre's queue with filters, counts per status, bulk dispatch, export.
+- ``department``: the cases dispatched to the user or their departments.
+
+Every read goes through ``Incident.objects.restrict``: a user who may not do the action
+anywhere gets 403, a case outside their scope is a 404 like a missing one. Writes go
+through ``cases.services`` only. Pages that show personal data are sent ``no-store``.
+"""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import selectors
+from cases.calendar import working_day_minutes
+from cases.filtersets import IncidentFilterSet
+from cases.forms import (
+    STEP_FORMS,
+    BulkDispatchForm,
+    MineFilterForm,
+    PersonLookupForm,
+    QueueFilterForm,
+    ReportForm,
+    apply_service_errors,
+    new_report_initial,
+)
+from cases.models import Department, Incident, IncidentAttachment, PersonRole, Status
+from cases.services import REPORTABLE_KINDS, department_for, incident_bulk_dispatch, incident_report, incident_step
+from cases.workflow import Step, available_steps, may_take, user_department_ids
+from grids.models import Grid, GridKind
+from grids.selectors import grid_path
+from kaili.exceptions import Conflict
+from kaili.exports import EXPORT_FORMATS, export_response_or_job
+from kaili.models import ExportJob
+from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter, user_can
+from populations.models import Person
+from populations.selectors import person_search, persons_for
+
+PAGE_SIZE = 50
+LOOKUP_LIMIT = 10
+EXPORT_KIND = "cases.incidents"
+# The steps that move a case on towards its close, unfolded first on the case page.
+FORWARD_STEPS = (Step.FILE, Step.DISPATCH, Step.START, Step.REPORT_BACK, Step.CHECK, Step.EVALUATE, Step.SOLVE_ON_SPOT)
+# The step whose deadline each open state waits for.
+WAITING_FOR = {
+    Status.REPORTED: "file_due_at",
+    Status.FILED: "dispatch_due_at",
+    Status.RETURNED: "dispatch_due_at",
+    Status.DISPATCHED: "handle_due_at",
+    Status.HANDLING: "handle_due_at",
+    Status.REPORTED_BACK: "check_due_at",
+}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _deadline_labels():
+    return {
+        "file_due_at": _("立案"),
+        "dispatch_due_at": _("派遣"),
+        "handle_due_at": _("处置"),
+        "check_due_at": _("核查"),
+    }
+
+
+def _no_store(response):
+    # Names, places and photos of people: neither the browser nor a proxy keeps a copy.
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def _is_handler_anywhere(user) -> bool:
+    return bool(user_department_ids(user)) or Incident.objects.filter(handler=user).exists()
+
+
+def _section_links(user, current: str) -> list[dict]:
+    """The incident pages this user may open, for the tab bar at the top of each page."""
+    links = []
+    if user_can(user, Incident, ADD):
+        links += [("report", _("上报事件")), ("mine", _("我的上报"))]
+    if user_can(user, Incident, CHANGE):
+        links.append(("queue", _("事件受理")))
+    if user_department_ids(user):
+        links.append(("department", _("承办事件")))
+    return [{"url": reverse(f"cases:{name}"), "label": label, "current": name == current} for name, label in links]
+
+
+def _page(request, template: str, context: dict, *, section: str = "", status: int = 200):
+    context["section_links"] = _section_links(request.user, section)
+    return _no_store(render(request, template, context, status=status))
+
+
+def _query_without(request, *names) -> str:
+    query = request.GET.copy()
+    for name in ("page", *names):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _mark_overdue(incidents, now=None):
+    now = now or timezone.now()
+    for incident in incidents:
+        incident.overdue = incident.is_overdue(now)
+    return incidents
+
+
+def _paged(request, queryset):
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    _mark_overdue(page.object_list)
+    return page
+
+
+def reportable_grids(user):
+    """The grids and units the user may report in, in tree order."""
+    ranges = reachable_ranges(user, permission_for(Incident, ADD))
+    return Grid.objects.filter(scope_filter(ranges, ""), kind__in=REPORTABLE_KINDS, retired_at__isnull=True).order_by(
+        "tree_id", "lft"
+    )
+
+
+def area_nodes(user, action: str) -> list[tuple[Grid, int]]:
+    """(node, depth) for the nodes down to zones where the user may do ``action`` on
+    incidents, for the queue's area select."""
+    ranges = reachable_ranges(user, permission_for(Incident, action))
+    nodes = list(
+        Grid.objects.filter(
+            scope_filter(ranges, ""), kind__in=(GridKind.CITY, GridKind.TOWN, GridKind.ZONE), retired_at__isnull=True
+        )
+        .only("code", "name", "kind", "level", "tree_id", "lft")
+        .order_by("tree_id", "lft")
+    )
+    top = min((node.level for node in nodes), default=0)
+    return [(node, node.level - top) for node in nodes]
+
+
+def _department_members() -> list[tuple]:
+    """(department, user) for every active member of every active department, one query."""
+    rows = (
+        Department.members.through.objects.filter(department__is_active=True, user__is_active=True)
+        .select_related("department", "user")
+        .order_by("department__code", "user__username")
+    )
+    return [(row.department, row.user) for row in rows]
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def _report_form(user, data=None, files=None, initial=None):
+    people = persons_for(user) if user_can(user, Person, VIEW) else Person.objects.none()
+    grids = list(reportable_grids(user))
+    return ReportForm(
+        data,
+        files,
+        initial=initial if initial is not None else new_report_initial(grids),
+        categories=list(selectors.category_choices()),
+        grids=grids,
+        people=people,
+    )
+
+
+def _replayed(user, data) -> Incident | None:
+    """The case a report with this client key already created (a phone that lost the
+    answer and sent the form again)."""
+    try:
+        key = uuid.UUID(str(data.get("client_key") or ""))
+    except ValueError:
+        return None
+    return Incident.objects.filter(reporter=user, client_key=key).only("number").first()
+
+
+def _report_texts() -> dict:
+    """What incident-report.js says, in the reader's language."""
+    return {
+        "locating": _("定位中……"),
+        "located": _("已获取位置（精度约 %s 米）。"),
+        "locate_denied": _("未获得定位权限，可手动填写地点。"),
+        "locate_failed": _("暂时无法定位，可手动填写地点。"),
+        "searching": _("查找中……"),
+        "pick": _("点按选择："),
+        "not_found": _("人员库中没有找到，可直接填写姓名。"),
+        "lookup_failed": _("查找失败，请检查网络后重试，或直接填写姓名。"),
+        "matching": _("匹配 %n 项"),
+    }
+
+
+@login_required
+def report(request):
+    user = request.user
+    if not user_can(user, Incident, ADD):
+        raise PermissionDenied
+    status = 200
+    if request.method == "POST":
+        existing = _replayed(user, request.POST)
+        if existing is not None:
+            messages.info(request, _("已提交过，未重复创建。"))
+            return redirect("cases:detail", number=existing.number)
+        form = _report_form(user, request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                incident, created = incident_report(actor=user, **form.service_arguments())
+            except ValidationError as error:
+                apply_service_errors(error, form)
+            else:
+                if created:
+                    messages.success(request, _("已上报，事件编号 %(number)s。") % {"number": incident.number})
+                else:
+                    messages.info(request, _("已提交过，未重复创建。"))
+                return redirect("cases:detail", number=incident.number)
+        status = 400
+    else:
+        form = _report_form(user)
+    context = {
+        "form": form,
+        "involved_rows": form.involved_rows if form.is_bound else [],
+        "roles": PersonRole.choices,
+        "can_look_up": user_can(user, Person, VIEW),
+        "js_text": _report_texts(),
+    }
+    return _page(request, "cases/report.html", context, section="report", status=status)
+
+
+@login_required
+@require_POST
+def person_lookup(request):
+    """Registry people in the user's scope by name fragment or full identity number: id,
+    name and the masked number only. Posted, so a number typed in stays out of URLs and logs."""
+    user = request.user
+    if not user_can(user, Incident, ADD):
+        raise PermissionDenied
+    form = PersonLookupForm(request.POST)
+    if not form.is_valid():
+        return _no_store(JsonResponse({"error": form.errors["q"][0], "results": []}, status=400))
+    results = []
+    if user_can(user, Person, VIEW):
+        people = person_search(persons_for(user), form.cleaned_data["q"]).order_by("name", "pk")[:LOOKUP_LIMIT]
+        results = [{"id": p.pk, "name": p.name, "id_number_masked": p.id_number_masked} for p in people]
+    return _no_store(JsonResponse({"results": results}))
+
+
+# --- my reports -------------------------------------------------------------------------
+
+
+@login_required
+def mine(request):
+    user = request.user
+    if not user_can(user, Incident, ADD):
+        raise PermissionDenied
+    form = MineFilterForm(request.GET or None)
+    reports = selectors.my_reports(user)
+    if form.is_bound and form.is_valid() and form.cleaned_data["status"]:
+        reports = reports.filter(status=form.cleaned_data["status"])
+    awaiting = _mark_overdue(list(selectors.awaiting_check(user).order_by(F("due_at").asc(nulls_last=True))[:PAGE_SIZE]))
+    context = {
+        "form": form,
+        "awaiting": awaiting,
+        "page": _paged(request, reports.order_by("-reported_at", "-id")),
+        "query": _query_without(request),
+    }
+    return _page(request, "cases/mine.html", context, section="mine")
+
+
+# --- the case page ----------------------------------------------------------------------
+
+
+def _may_open_cases(user) -> bool:
+    """Anyone with a role that sees incidents somewhere, and department members (who may
+    hold no role at all)."""
+    return user_can(user, Incident, VIEW) or bool(user_department_ids(user))
+
+
+def _incident_or_404(user, number: str) -> Incident:
+    if not _may_open_cases(user):
+        raise PermissionDenied
+    incident = selectors.incident_detail(Incident.objects.restrict(user, VIEW), number)
+    if incident is None:
+        raise Http404
+    return incident
+
+
+def _step_form(step: str, incident: Incident, data=None, files=None):
+    form_class = STEP_FORMS[step]
+    initial = {"version": incident.version}
+    kwargs = {"auto_id": f"{step}_%s"}
+    if step == Step.DISPATCH:
+        kwargs.update(departments=selectors.active_departments(), members=_department_members())
+        if data is None:
+            default = department_for(incident.category)
+            initial["department"] = default.pk if default else None
+    elif step == Step.FILE:
+        initial["urgency"] = incident.urgency
+    elif step == Step.CLEAR:
+        initial["cleared_on"] = timezone.localdate()
+    elif step == Step.EXTEND:
+        initial["amount"] = 1
+    if data is not None:
+        return form_class(data, files, initial=initial, **kwargs)
+    return form_class(initial=initial, **kwargs)
+
+
+def _deadlines(incident: Incident, now) -> list[dict]:
+    current_field = WAITING_FOR.get(incident.status) if incident.is_open else None
+    rows = []
+    for field, label in _deadline_labels().items():
+        value = getattr(incident, field)
+        if value is None:
+            continue
+        current = field == current_field
+        rows.append({"label": label, "at": value, "current": current, "overdue": current and value < now})
+    return rows
+
+
+def _render_detail(request, incident: Incident, *, bound=None, status: int = 200):
+    """The case page. ``bound``: (step, form) come back from its POST with errors."""
+    user = request.user
+    now = timezone.now()
+    steps = available_steps(user, incident)
+    step_forms = []
+    for step in steps:
+        form = bound[1] if bound and bound[0] == step else _step_form(step, incident)
+        step_forms.append({"step": step, "label": Step(step).label, "form": form, "bound": form.is_bound})
+    if not any(entry["bound"] for entry in step_forms):
+        # The next thing to do comes unfolded; refusals and side steps wait for a tap.
+        forward = [entry for entry in step_forms if entry["step"] in FORWARD_STEPS]
+        if forward:
+            forward[0]["open"] = True
+    attachments = list(incident.attachments.all())
+    transitions = list(incident.transitions.all())
+    for transition in transitions:
+        transition.step_label = Step(transition.step).label if transition.step in Step.values else transition.step
+    context = {
+        "incident": incident,
+        "path": list(grid_path(grid=incident.grid)),
+        "people": list(incident.people.all()),
+        "photos": [a for a in attachments if a.kind == IncidentAttachment.Kind.PHOTO],
+        "files": [a for a in attachments if a.kind != IncidentAttachment.Kind.PHOTO],
+        "transitions": transitions,
+        "deadlines": _deadlines(incident, now),
+        "overdue": incident.is_overdue(now),
+        "step_forms": step_forms,
+        "working_day_minutes": working_day_minutes(),
+        # The reporter's phone clears its draft of this report when it sees this key.
+        "confirmed_key": incident.client_key if incident.reporter_id == user.pk and incident.client_key else "",
+        "satisfaction_values": range(1, 6),
+    }
+    return _page(request, "cases/detail.html", context, status=status)
+
+
+@login_required
+def detail(request, number):
+    return _render_detail(request, _incident_or_404(request.user, number))
+
+
+@login_required
+@require_POST
+def step(request, number, step):
+    """One step of the loop from its small form on the case page."""
+    if step not in STEP_FORMS:
+        raise Http404
+    user = request.user
+    incident = _incident_or_404(user, number)
+    if not may_take(user, incident, step):
+        raise PermissionDenied
+    form = _step_form(step, incident, request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            incident_step(actor=user, incident=incident, step=step, version=form.cleaned_data["version"], **form.payload())
+        except ValidationError as error:
+            apply_service_errors(error, form)
+        except Conflict as conflict:
+            messages.error(request, conflict.message)
+            return _render_detail(request, _incident_or_404(user, number), status=409)
+        else:
+            messages.success(request, _("事件 %(number)s：已%(step)s。") % {"number": incident.number, "step": Step(step).label})
+            return redirect("cases:detail", number=incident.number)
+    return _render_detail(request, incident, bound=(step, form), status=400)
+
+
+@login_required
+def attachment(request, number, pk):
+    """A photo or file of a case, for those who may see the case; never cached."""
+    user = request.user
+    if not _may_open_cases(user):
+        raise PermissionDenied
+    incident = Incident.objects.restrict(user, VIEW).filter(number=number).only("pk").first()
+    if incident is None:
+        raise Http404
+    item = get_object_or_404(IncidentAttachment, incident=incident, pk=pk)
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    inline = item.content_type.startswith("image/")
+    response = FileResponse(handle, as_attachment=not inline, filename=item.filename, content_type=item.content_type)
+    return _no_store(response)
+
+
+# --- the centre's queue -----------------------------------------------------------------
+
+
+def _queue_form(request, data, action: str):
+    return QueueFilterForm(data or None, categories=list(selectors.category_choices()), nodes=area_nodes(request.user, action))
+
+
+def _status_chips(request, counts: dict, current: str) -> list[dict]:
+    base = _query_without(request, "status")
+    chips = [{"label": _("全部"), "n": counts["total"], "url": f"?{base}", "current": not current}]
+    for value, label in Status.choices:
+        if counts.get(value):
+            query = f"{base}&status={value}" if base else f"status={value}"
+            chips.append({"label": label, "n": counts[value], "url": f"?{query}", "current": current == value})
+    return chips
+
+
+@login_required
+def queue(request):
+    user = request.user
+    if not user_can(user, Incident, CHANGE):
+        raise PermissionDenied
+    form = _queue_form(request, request.GET, CHANGE)
+    base = selectors.incidents_for(user, CHANGE)
+    filtered = IncidentFilterSet(data=form.filter_params(), queryset=base).qs
+    counts = selectors.status_counts(IncidentFilterSet(data=form.filter_params(with_status=False), queryset=base).qs)
+    current_status = form.cleaned_data.get("status", "") if form.is_bound and form.is_valid() else ""
+    overdue_query = _query_without(request, "overdue")
+    context = {
+        "form": form,
+        "page": _paged(request, filtered.order_by("-reported_at", "-id")),
+        "counts": counts,
+        "chips": _status_chips(request, counts, current_status),
+        "overdue_url": f"?{overdue_query}&overdue=true" if overdue_query else "?overdue=true",
+        "query": _query_without(request),
+        "full_query": request.GET.urlencode(),
+        "bulk_form": BulkDispatchForm(
+            departments=selectors.active_departments(), members=_department_members(), auto_id="bulk_%s"
+        ),
+        "can_export": user_can(user, Incident, EXPORT),
+    }
+    return _page(request, "cases/queue.html", context, section="queue")
+
+
+@login_required
+@require_POST
+def queue_dispatch(request):
+    """Dispatch the ticked cases to one department or person; each succeeds or is refused
+    on its own, and the page says which and why."""
+    user = request.user
+    if not user_can(user, Incident, CHANGE):
+        raise PermissionDenied
+    back = reverse("cases:queue")
+    query = request.POST.get("query", "").replace("\n", "").replace("\r", "")
+    if query:
+        back = f"{back}?{query}"
+    form = BulkDispatchForm(
+        request.POST, departments=selectors.active_departments(), members=_department_members(), auto_id="bulk_%s"
+    )
+    numbers = form.numbers()
+    if not numbers:
+        messages.error(request, _("请先勾选要派遣的事件。"))
+        return redirect(back)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    department, handler = form.cleaned_data["department"], form.cleaned_data["handler"]
+    if department is None and handler is None:
+        messages.error(request, _("请选择承办单位或承办人。"))
+        return redirect(back)
+    incidents = list(selectors.incidents_for(user, CHANGE).filter(number__in=numbers))
+    found = {incident.number for incident in incidents}
+    result = incident_bulk_dispatch(
+        actor=user, incidents=incidents, department=department, handler=handler, note=form.cleaned_data["note"]
+    )
+    refused = [(number, _("事件不存在或不在您的管辖范围内。")) for number in numbers if number not in found]
+    refused += result.refused
+    if result.done:
+        messages.success(request, _("已派遣 %(n)d 件。") % {"n": len(result.done)})
+    if refused:
+        messages.warning(request, _("%(n)d 件未派遣：") % {"n": len(refused)})
+        for number, reason in refused:
+            messages.warning(request, f"{number}：{reason}")
+    return redirect(back)
+
+
+@login_required
+def queue_export(request):
+    """The queue's filtered list as CSV or XLSX, scoped for EXPORT and audited; a large one
+    runs as a job with a progress page."""
+    user = request.user
+    if not user_can(user, Incident, EXPORT):
+        raise PermissionDenied
+    file_format = request.GET.get("format", "csv")
+    if file_format not in EXPORT_FORMATS:
+        return HttpResponseBadRequest(_("导出格式只能是 csv 或 xlsx。"))
+    data = request.GET.copy()
+    data.pop("format", None)
+    form = _queue_form(request, data, EXPORT)
+    if form.is_bound and not form.is_valid():
+        return HttpResponseBadRequest(_("筛选条件有误。"))
+    result = export_response_or_job(actor=user, kind=EXPORT_KIND, filters=form.filter_params(), file_format=file_format)
+    if isinstance(result, ExportJob):
+        messages.info(request, _("导出数据较多，正在后台生成，完成后可下载。"))
+        return redirect("export-detail", pk=result.pk)
+    return _no_store(result)
+
+
+# --- a department's queue ---------------------------------------------------------------
+
+
+@login_required
+def department(request):
+    user = request.user
+    if not _is_handler_anywhere(user):
+        raise PermissionDenied
+    cases = selectors.department_queue(user).order_by(F("due_at").asc(nulls_last=True), "-reported_at", "-id")
+    context = {
+        "departments": list(Department.objects.filter(pk__in=user_department_ids(user)).order_by("code")),
+        "page": _paged(request, cases),
+        "query": _query_without(request),
+    }
+    return _page(request, "cases/department.html", context, section="department")
