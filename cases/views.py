@@ -42,7 +42,14 @@ from cases.forms import (
     new_report_initial,
 )
 from cases.models import Department, Incident, IncidentAttachment, PersonRole, Status
-from cases.services import REPORTABLE_KINDS, department_for, incident_bulk_dispatch, incident_report, incident_step
+from cases.services import (
+    REPORTABLE_KINDS,
+    department_for,
+    incident_bulk_dispatch,
+    incident_opened,
+    incident_report,
+    incident_step,
+)
 from cases.workflow import Step, available_steps, may_take, user_department_ids
 from grids.models import Grid, GridKind
 from grids.selectors import grid_path
@@ -367,7 +374,9 @@ def _render_detail(request, incident: Incident, *, bound=None, status: int = 200
 
 @login_required
 def detail(request, number):
-    return _render_detail(request, _incident_or_404(request.user, number))
+    incident = _incident_or_404(request.user, number)
+    incident_opened(actor=request.user, incident=incident)
+    return _render_detail(request, incident)
 
 
 @login_required

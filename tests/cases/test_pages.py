@@ -677,3 +677,13 @@ class TestDepartmentQueue:
         assert listed(body) == {late.number, on_time.number}
         assert body.index(late.number) < body.index(on_time.number)
         assert f'class="is-overdue" data-number="{late.number}"' in body and "测试承办单位" in body
+
+
+def test_opening_a_criminal_case_page_is_audited(client, cast):
+    from kaili.models import AuditEntry
+    from tests.cases.factories import THEFT
+
+    theft = report(cast.worker, cast.tree.unit_a, code=THEFT, description="电动车被盗")
+    client.force_login(cast.centre)
+    assert client.get(reverse("cases:detail", args=[theft.number])).status_code == 200
+    assert AuditEntry.objects.filter(action="read_sensitive", object_id=str(theft.pk), actor_username="centre_t1").exists()
