@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/grid_tree.py
 	$(BIN)/python bench/populations.py
+	$(BIN)/python bench/cases.py
 
 check-deploy: install
 	KAILI_ENV=production DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \

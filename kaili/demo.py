@@ -39,6 +39,22 @@ DEMO_USERS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoHandler:
+    """A handler (承办人) of a handling department: no grid role, they work what is
+    dispatched to their department (``cases.models.Department.members``)."""
+
+    username: str
+    full_name: str
+    department: str  # cases.Department code, seeded by the cases migrations
+
+
+DEMO_HANDLERS = (
+    DemoHandler("handler_city", "陈志远（市城管局承办人）", "chengguan"),
+    DemoHandler("handler_police", "杨建华（市公安局承办人）", "gongan"),
+)
+
+
 def demo_totp_key(username: str, seed: int) -> bytes:
     """A fixed TOTP key per demo account, so the printed secret stays valid across runs."""
     return hashlib.sha256(f"kaili-demo-{seed}-{username}".encode()).digest()[:20]
@@ -58,4 +74,29 @@ def seed_demo_users(*, seed: int = 2016) -> list[dict]:
             device = TOTPDevice.objects.get(user=user, confirmed=True)
             secret = base64.b32encode(device.bin_key).decode()
         rows.append({"username": demo.username, "role": demo.role, "codes": " ".join(demo.codes), "totp_secret": secret})
+    rows += seed_demo_handlers()
+    return rows
+
+
+def seed_demo_handlers() -> list[dict]:
+    """The handler accounts, members of their department (when it exists)."""
+    from cases.models import Department
+
+    rows = []
+    for demo in DEMO_HANDLERS:
+        user = User.objects.filter(username=demo.username).first()
+        if user is None:
+            user = user_create(actor=None, username=demo.username, password=DEMO_PASSWORD, full_name=demo.full_name)
+        department = Department.objects.filter(code=demo.department).first()
+        if department is not None:
+            department.members.add(user)
+        rows.append(
+            {
+                "username": demo.username,
+                "role": "",
+                "codes": "",
+                "totp_secret": "",
+                "department": department.name if department else demo.department,
+            }
+        )
     return rows

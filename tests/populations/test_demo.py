@@ -241,7 +241,7 @@ def test_identity_and_phone_numbers_are_not_stored_in_clear(seeded_small):
 
 def test_seed_demo_gives_every_demo_officer_something_to_do(db, capsys):
     """At the default scale (what `make run` loads) every demo account has people to open."""
-    call_command("seed_demo", verbosity=1)
+    call_command("seed_demo", "--no-incidents", verbosity=1)
     out = capsys.readouterr().out
     assert f"人口（比例 {demo.DEFAULT_SCALE:g}）" in out and "安宁工程" in out
     duties = {
@@ -261,5 +261,5 @@ def test_seed_demo_gives_every_demo_officer_something_to_do(db, capsys):
         assert set(Enrollment.objects.restrict(user).values_list("programme", flat=True)) == set(demo.DEMO_DUTIES[username])
     households = Household.objects.count()
     assert households == demo.planned_households(demo.DEFAULT_SCALE)
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--no-incidents", verbosity=0)
     assert Household.objects.count() == households

@@ -1,0 +1,512 @@
+"""Benchmarks: incidents at a million (issue 5).
+
+    make bench                       # runs this after bench/populations.py
+    .venv/bin/python bench/cases.py [--incidents 1000000] [--runs 20] [--rebuild] [--clients 8] [--seconds 15]
+
+In a database of its own (``kaili_bench_cases``): the demo tree, the demo accounts, a small
+registry (scale 0.02, so that incidents link people) and about ``--incidents`` incidents
+of 2015-2017 made by the demo generator (``cases.demo.seed_incidents``) at the scale that
+gives that many. The incidents are kept between runs when they are all there
+(``--rebuild`` drops them and times the load again). Then, through the Django test
+client in this process (server time: middleware, session, view, serialisation), median,
+min and max over ``--runs`` and the queries of one run:
+
+(a) a grid worker's list: ``/api/incidents/`` (first page) as ``gridworker``, and the
+    ``/cases/mine/`` page if it exists;
+(b) the centre's queue for its town with filters (``under``, ``status=dispatched``,
+    ``overdue``, a category) and the open queue of the town, through the API and the
+    ``/cases/queue/`` page;
+(c) one case: ``/api/incidents/<number>/`` and the ``/cases/<number>/`` page;
+(d) reporting an incident through the API on gunicorn with 2 workers: requests per
+    second with ``--clients`` concurrent clients for ``--seconds``, beside the same server
+    answering a trivial view (``/api/categories/?q=1201``, one category) alone and at the
+    same time.
+
+Prints a table, the plan of any query slower than 50 ms, and writes everything to
+``var/bench/cases.json``. Gunicorn is stopped at the end whatever happens. Nothing is asserted.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import setup_django  # noqa: E402
+
+DATABASE = "kaili_bench_cases"
+SLOW_MS = 50
+EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) "
+TRIVIAL = "/api/categories/?q=1201"
+BENCH_MARK = "（压测"  # in the description of every incident the benchmark reports
+OUTPUT = ROOT / "var" / "bench" / "cases.json"
+
+
+class QueryRecorder:
+    """Counts the queries of a run and keeps the slowest (text, parameters, milliseconds)."""
+
+    def __init__(self):
+        self.count = 0
+        self.slowest = (None, None, 0.0)
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000
+            if elapsed > self.slowest[2] and not many:
+                self.slowest = (sql, params, elapsed)
+
+
+def explain(sql: str, params) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(EXPLAIN + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def measure(label: str, fn, runs: int) -> dict:
+    """Median/min/max milliseconds over ``runs``, the queries of the last run, and the plan
+    of its slowest query when that took more than SLOW_MS."""
+    from django.db import connection
+
+    samples, recorder = [], None
+    fn()  # warm up: first-use imports, URL resolver, plan caches
+    for _ in range(runs):
+        recorder = QueryRecorder()
+        with connection.execute_wrapper(recorder):
+            start = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - start) * 1000)
+    sql, params, slowest = recorder.slowest
+    row = {
+        "label": label,
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "queries": recorder.count,
+        "slowest_query_ms": round(slowest, 1),
+    }
+    print(
+        f"{label:<66} median {row['median']:8.1f} ms  min {row['min']:8.1f}  max {row['max']:8.1f}  "
+        f"queries {recorder.count:>3}  slowest query {slowest:6.1f} ms",
+        flush=True,
+    )
+    if slowest > SLOW_MS and sql:
+        row["slowest_query"] = sql
+        row["explain"] = explain(sql, params)
+        print(f"\n  slowest query ({slowest:.1f} ms):\n  {sql}\n\n{row['explain']}\n", flush=True)
+    return row
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+def scale_for(incidents: int) -> float:
+    """The demo scale that makes about ``incidents`` incidents in 2015-2017."""
+    from cases import demo
+
+    criminal = sum(sum(year.values()) for year in demo.CRIMINAL_FIGURES.values())
+    return max(0.0, (incidents - criminal) / (demo.PER_YEAR * len(demo.DEMO_YEARS) - criminal))
+
+
+def wipe_incidents() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE cases_incident, cases_incidenttransition, cases_incidentperson, cases_incidentattachment "
+            "RESTART IDENTITY CASCADE"
+        )
+        cursor.execute("DELETE FROM kaili_numbersequence WHERE key LIKE 'SJ-%%'")
+
+
+def forget_bench_reports() -> int:
+    """Drop the incidents earlier runs reported, so that every run reads the same data."""
+    from cases.models import Incident
+
+    return Incident.objects.filter(description__contains=BENCH_MARK).delete()[0]
+
+
+def vacuum() -> None:
+    """What autovacuum does some minutes after a bulk load: the visibility map (index-only
+    scans) and fresh statistics."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) cases_incident, cases_incidenttransition, cases_incidentperson")
+
+
+def prepare(args) -> dict:
+    """Tree, accounts, registry, incidents; returns what the load took."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from cases import demo
+    from cases.models import Incident
+    from cases.seeding import seed_case_tables
+    from grids.demo import seed_demo_tree
+    from kaili.demo import seed_demo_users
+    from kaili.models import AuditAction, AuditEntry
+    from kaili.roles import sync_roles
+    from populations.demo import seed_populations
+
+    sync_roles()
+    seed_case_tables()
+    tree = seed_demo_tree(seed=args.seed)
+    seed_demo_users(seed=args.seed)
+    seed_populations(seed=args.seed, scale=0.02)
+    print(f"tree: {sum(tree.nodes_by_kind.values()):,} nodes, {tree.households:,} households", flush=True)
+    scale = scale_for(args.incidents)
+    planned = demo.planned_incidents(scale)
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime(demo.DEMO_YEARS[0], 1, 1, tzinfo=tz)
+    end = datetime.datetime(demo.DEMO_YEARS[-1] + 1, 1, 1, tzinfo=tz)
+    present = Incident.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
+    if args.rebuild or present != planned:
+        if present:
+            print(f"dropping {Incident.objects.count():,} incidents (planned {planned:,} at scale {scale:.4f})", flush=True)
+        wipe_incidents()
+        print(f"generating {planned:,} incidents at scale {scale:.4f} ...", flush=True)
+        result = demo.seed_incidents(seed=args.seed, scale=scale)
+        started = time.perf_counter()
+        vacuum()
+        print(f"  VACUUM (ANALYZE) after the load: {time.perf_counter() - started:.1f} s", flush=True)
+        load = {
+            "incidents": result.created,
+            "transitions": result.transitions,
+            "people": result.people,
+            "seconds": round(result.seconds, 1),
+            "scale": scale,
+            "this_run": True,
+        }
+    else:
+        entry = AuditEntry.objects.filter(action=AuditAction.IMPORT, object_type="cases.incident").order_by("-id").first()
+        changes = entry.changes if entry else {}
+        load = {
+            "incidents": changes.get("incidents"),
+            "transitions": changes.get("transitions"),
+            "people": changes.get("people"),
+            "seconds": changes.get("seconds"),
+            "scale": scale,
+            "this_run": False,
+        }
+        print(f"incidents already loaded (--rebuild to time the load again); the load took {load['seconds']} s", flush=True)
+        if forget_bench_reports():
+            vacuum()
+    statuses = dict(Incident.objects.values_list("status").annotate(n=Count("pk")).order_by().values_list("status", "n"))
+    load["total"] = sum(statuses.values())
+    load["by_status"] = statuses
+    print(
+        f"  {load['total']:,} incidents; load: {load['incidents']:,} incidents, {load['transitions']:,} transitions, "
+        f"{load['people']:,} people in {load['seconds']} s"
+        + (f" ({load['incidents'] / load['seconds']:,.0f} incidents/s)" if load["seconds"] else ""),
+        flush=True,
+    )
+    return load
+
+
+# --- reads ---------------------------------------------------------------------------
+
+
+def page_exists(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(path.split("?")[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def reads(args) -> list[dict]:
+    from django.db.models import Count
+    from django.test import Client
+
+    from cases.models import Incident
+    from kaili.models import User
+
+    worker = User.objects.get(username="gridworker")
+    centre = User.objects.get(username="centre")
+    town = "522601001"
+    clients = {}
+    for user in (worker, centre):
+        client = Client()
+        client.force_login(user)
+        clients[user.username] = client
+
+    def get(who, path):
+        def run():
+            response = clients[who].get(path)
+            assert response.status_code == 200, (path, response.status_code, response.content[:300])
+
+        return run
+
+    mine = Incident.objects.restrict(worker).count()
+    case = (
+        Incident.objects.filter(grid__code__startswith=town, status="evaluated")
+        .annotate(steps=Count("transitions"))
+        .order_by("-steps", "number")
+        .values_list("number", "steps")
+        .first()
+    )
+    queue = f"under={town}&status=dispatched&overdue=true&category=12"
+    queue_all = f"under={town}&open=true"
+    print(
+        f"gridworker sees {mine:,} incidents; the centre's town has "
+        f"{Incident.objects.filter(grid__code__startswith=town).count():,}; case {case[0]} has {case[1]} steps",
+        flush=True,
+    )
+    plan = [
+        ("(a) grid worker: GET /api/incidents/ (first page)", "gridworker", "/api/incidents/"),
+        ("(a) grid worker: GET /cases/mine/ (page)", "gridworker", "/cases/mine/"),
+        (f"(b) centre: GET /api/incidents/?{queue}", "centre", f"/api/incidents/?{queue}"),
+        (f"(b) centre: GET /api/incidents/?{queue_all}", "centre", f"/api/incidents/?{queue_all}"),
+        (f"(b) centre: GET /cases/queue/?{queue} (page)", "centre", f"/cases/queue/?{queue}"),
+        (f"(b) centre: GET /cases/queue/?{queue_all} (page)", "centre", f"/cases/queue/?{queue_all}"),
+        (f"(b) centre: GET /api/incidents/counts/?under={town}", "centre", f"/api/incidents/counts/?under={town}"),
+        (f"(c) centre: GET /api/incidents/{case[0]}/", "centre", f"/api/incidents/{case[0]}/"),
+        (f"(c) centre: GET /cases/{case[0]}/ (page)", "centre", f"/cases/{case[0]}/"),
+        (f"(-) anyone: GET {TRIVIAL} (trivial view)", "gridworker", TRIVIAL),
+    ]
+    rows = []
+    for label, who, path in plan:
+        if not page_exists(path):
+            print(f"{label:<66} skipped: no such URL yet", flush=True)
+            rows.append({"label": label, "skipped": "no such URL"})
+            continue
+        rows.append(measure(label, get(who, path), args.runs))
+    rows.append(measure_report_in_process(worker, args.runs))
+    return rows
+
+
+def report_body(sequence: int) -> dict:
+    occurred = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=30)
+    return {
+        "category": "1201",
+        "grid": "522601001001001",
+        "description": f"路灯不亮，夜间行人看不清路面{BENCH_MARK} {sequence}）。",
+        "occurred_at": occurred.isoformat(),
+        "source": "patrol",
+        "place": "新华社区第1网格菜市场门口",
+    }
+
+
+def measure_report_in_process(worker, runs: int) -> dict:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(worker)
+    counter = iter(range(10**9))
+
+    def run():
+        response = client.post("/api/incidents/", report_body(next(counter)), format="json")
+        assert response.status_code == 201, response.content[:300]
+
+    return measure("(d) grid worker: POST /api/incidents/ (in process)", run, runs)
+
+
+# --- gunicorn ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="kaili.settings", DJANGO_DEBUG="0")
+    log = open(ROOT / "var" / "bench" / "gunicorn.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "kaili.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    process.log = log
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}; see var/bench/gunicorn.log")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start within a minute")
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    process.log.close()
+
+
+def token(port: int) -> str:
+    from kaili.demo import DEMO_PASSWORD
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"username": "gridworker", "password": DEMO_PASSWORD})
+    connection.request("POST", "/api/auth/token/", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = json.loads(response.read())
+    connection.close()
+    if response.status != 200:
+        raise RuntimeError(f"token: {response.status} {payload}")
+    return payload["token"]
+
+
+def load(port: int, key: str, clients: dict[str, int], seconds: float) -> dict:
+    """Run ``clients`` ({"report": n, "trivial": m}) concurrent keep-alive clients for
+    ``seconds``; requests per second and latencies of each kind."""
+    headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
+    results = {kind: {"ok": 0, "errors": 0, "latencies": []} for kind in clients}
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    sequence = iter(range(10**9))
+
+    def client(kind: str):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        ok = errors = 0
+        latencies = []
+        while time.perf_counter() < stop:
+            start = time.perf_counter()
+            try:
+                if kind == "report":
+                    with lock:
+                        number = next(sequence)
+                    connection.request("POST", "/api/incidents/", json.dumps(report_body(number)), headers)
+                else:
+                    connection.request("GET", TRIVIAL, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                good = response.status in (200, 201)
+            except (OSError, http.client.HTTPException):
+                good = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            latencies.append((time.perf_counter() - start) * 1000)
+            ok, errors = ok + good, errors + (not good)
+        connection.close()
+        with lock:
+            results[kind]["ok"] += ok
+            results[kind]["errors"] += errors
+            results[kind]["latencies"] += latencies
+
+    threads = [threading.Thread(target=client, args=(kind,)) for kind, n in clients.items() for _ in range(n)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    summary = {}
+    for kind, result in results.items():
+        latencies = sorted(result["latencies"]) or [0.0]
+        summary[kind] = {
+            "clients": clients[kind],
+            "requests_per_second": round(result["ok"] / elapsed, 1),
+            "ok": result["ok"],
+            "errors": result["errors"],
+            "median_ms": round(statistics.median(latencies), 1),
+            "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        }
+    return summary
+
+
+def throughput(args) -> dict:
+    port = free_port()
+    process = start_gunicorn(port)
+    try:
+        key = token(port)
+        load(port, key, {"trivial": 2, "report": 2}, 2)  # warm both workers up
+        phases = {
+            "trivial alone": {"trivial": args.clients},
+            "report alone": {"report": args.clients},
+            "both at once": {"report": args.clients // 2 or 1, "trivial": args.clients // 2 or 1},
+        }
+        results = {}
+        for phase, clients in phases.items():
+            results[phase] = load(port, key, clients, args.seconds)
+            for kind, figures in results[phase].items():
+                print(
+                    f"gunicorn -w 2, {phase:<13} {kind:<8} {figures['clients']:>2} clients: "
+                    f"{figures['requests_per_second']:7.1f} req/s  median {figures['median_ms']:7.1f} ms  "
+                    f"p95 {figures['p95_ms']:7.1f} ms  errors {figures['errors']}",
+                    flush=True,
+                )
+        return {"port": port, "workers": 2, "seconds": args.seconds, "phases": results}
+    finally:
+        stop_gunicorn(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--incidents", type=int, default=1_000_000, help="incidents of 2015-2017 (default one million)")
+    parser.add_argument("--runs", type=int, default=20, help="runs per read measurement (default 20)")
+    parser.add_argument("--seed", type=int, default=2016)
+    parser.add_argument("--rebuild", action="store_true", help="drop the incidents and time the load again")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients on gunicorn (default 8)")
+    parser.add_argument("--seconds", type=float, default=15, help="seconds per gunicorn phase (default 15)")
+    parser.add_argument("--no-gunicorn", action="store_true", help="skip the requests-per-second part")
+    args = parser.parse_args()
+    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+    setup_django(DATABASE)
+
+    from django.conf import settings
+
+    settings.DEBUG = False
+    loaded = prepare(args)
+    try:
+        rows = reads(args)
+        served = None if args.no_gunicorn else throughput(args)
+    finally:
+        print(f"\nremoved the {forget_bench_reports():,} incidents the benchmark reported", flush=True)
+
+    print("\n| measurement | median ms | min ms | max ms | queries |\n|---|---:|---:|---:|---:|")
+    for row in rows:
+        if "skipped" in row:
+            print(f"| {row['label']} | skipped: {row['skipped']} | | | |")
+        else:
+            print(f"| {row['label']} | {row['median']:,.1f} | {row['min']:,.1f} | {row['max']:,.1f} | {row['queries']} |")
+    if served:
+        print("\n| gunicorn -w 2 | kind | clients | req/s | median ms | p95 ms | errors |\n|---|---|---:|---:|---:|---:|---:|")
+        for phase, kinds in served["phases"].items():
+            for kind, f in kinds.items():
+                print(
+                    f"| {phase} | {kind} | {f['clients']} | {f['requests_per_second']:,.1f} | {f['median_ms']:,.1f} | "
+                    f"{f['p95_ms']:,.1f} | {f['errors']} |"
+                )
+    OUTPUT.write_text(
+        json.dumps(
+            {"at": datetime.datetime.now(datetime.UTC).isoformat(), "load": loaded, "reads": rows, "gunicorn": served},
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
+    print(f"\nwritten to {OUTPUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
