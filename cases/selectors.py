@@ -12,6 +12,7 @@ from cases.models import (
     IncidentPerson,
     IncidentTransition,
     Status,
+    user_department_ids,
 )
 from kaili.scope import VIEW
 
@@ -29,8 +30,6 @@ def my_reports(user):
 
 def department_queue(user):
     """Cases dispatched to the user or to one of their departments and not finished."""
-    from cases.workflow import user_department_ids
-
     return (
         Incident.objects.filter(Q(handler=user) | Q(department__in=user_department_ids(user)))
         .filter(status__in=OPEN_STATUSES)

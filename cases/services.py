@@ -34,8 +34,9 @@ from cases.models import (
     Source,
     Status,
     Urgency,
+    user_department_ids,
 )
-from cases.workflow import STEP_RULES, Step, may_take, step_applies, user_department_ids
+from cases.workflow import STEP_RULES, Step, may_take, step_applies
 from grids.models import AreaType, Grid, GridKind
 from grids.services import require_open_node
 from kaili.attachments import check_file, check_photo

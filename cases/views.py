@@ -41,7 +41,7 @@ from cases.forms import (
     apply_service_errors,
     new_report_initial,
 )
-from cases.models import Department, Incident, IncidentAttachment, PersonRole, Status
+from cases.models import Department, Incident, IncidentAttachment, PersonRole, Status, user_department_ids
 from cases.services import (
     REPORTABLE_KINDS,
     department_for,
@@ -50,7 +50,7 @@ from cases.services import (
     incident_report,
     incident_step,
 )
-from cases.workflow import Step, available_steps, may_take, user_department_ids
+from cases.workflow import Step, available_steps, may_take
 from grids.models import Grid, GridKind
 from grids.selectors import grid_path
 from kaili.exceptions import Conflict

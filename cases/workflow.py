@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Department, Incident, Status
+from cases.models import Incident, Status, user_department_ids
 from kaili.scope import CHANGE, scope_predicate
 
 CHECK = "check"
@@ -68,19 +68,6 @@ STEP_RULES: dict[str, StepRule] = {
     Step.CLEAR: StepRule(tuple(s for s in Status.values if s not in (Status.CANCELLED, Status.TRANSFERRED)), None, CENTRE, False),
     Step.TRANSFER: StepRule((Status.REPORTED, Status.FILED, Status.RETURNED), Status.TRANSFERRED, CENTRE),
 }
-
-
-def user_department_ids(user) -> set[int]:
-    """The departments whose cases ``user`` handles; one query, cached on the user."""
-    cached = getattr(user, "_kaili_case_departments", None)
-    if cached is None:
-        cached = set(
-            Department.members.through.objects.filter(user_id=user.pk, department__is_active=True).values_list(
-                "department_id", flat=True
-            )
-        )
-        user._kaili_case_departments = cached
-    return cached
 
 
 def is_handler(user, incident: Incident) -> bool:

@@ -80,7 +80,7 @@ def _department_member(user, *, asked_already: bool = False) -> bool:
     every page) only users with no role pay the query; for the others the answer is used
     when the page already read it (every incident page does), so other pages' query
     budgets stay as they are. The home page always asks."""
-    from cases.workflow import user_department_ids
+    from cases.models import user_department_ids
 
     if asked_already and user_role_names(user):
         return bool(getattr(user, "_kaili_case_departments", None))

@@ -28,9 +28,9 @@ from cases import selectors
 from cases.api import serializers as s
 from cases.exports import INCIDENT_EXPORTER
 from cases.filtersets import IncidentFilterSet
-from cases.models import Category, CategoryKind, Department, Incident, IncidentAttachment
+from cases.models import Category, CategoryKind, Department, Incident, IncidentAttachment, user_department_ids
 from cases.services import Involved, Upload, incident_bulk_dispatch, incident_opened, incident_report, incident_step
-from cases.workflow import Step, user_department_ids
+from cases.workflow import Step
 from grids.models import Grid
 from kaili.api.base import ScopedPermission, ScopedViewSetMixin
 from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
