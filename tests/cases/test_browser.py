@@ -10,7 +10,7 @@ import pytest
 
 from cases.models import Incident, Status
 from grids.models import Grid
-from tests.factories import PASSWORD
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,14 +36,6 @@ def desk(browser):
     page = context.new_page()
     yield page
     context.close()
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def sign_out(page):

@@ -8,7 +8,7 @@ import pytest
 from grids.models import GridKind
 from grids.services import grid_create, grid_retire, grid_update
 from kaili import roles
-from tests.factories import PASSWORD
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,14 +24,6 @@ def box(west, south, east, north) -> dict:
 def town_worker(tree, user_factory):
     """A grid worker granted on town T1, which holds zones A and B."""
     return user_factory("worker_t1", roles.GRID_WORKER, [tree.t1], full_name="王芳")
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def row(page, grid):
