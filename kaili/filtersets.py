@@ -10,13 +10,18 @@ from kaili.scope import NodeRange, scope_filter
 
 def under_node(queryset, code: str, grid_path: str):
     """Rows whose node (through ``grid_path``) lies in the subtree of the node ``code``, by the
-    MPTT interval (as grids' ``under`` filter), so moved and merged nodes count where they hang now."""
+    MPTT interval (as grids' ``under`` filter), so moved and merged nodes count where they hang now.
+
+    The subtree is a subquery on the row's own node column (a semi-join), which the row's
+    indexes answer without joining every row to the tree.
+    """
     from grids.models import Grid
 
     node = Grid.objects.filter(code=(code or "").strip()).only("tree_id", "lft", "rght").first()
     if node is None:
         return queryset.none()
-    return queryset.filter(scope_filter([NodeRange(node.tree_id, node.lft, node.rght)], grid_path))
+    subtree = Grid.objects.filter(scope_filter([NodeRange(node.tree_id, node.lft, node.rght)], "")).values("id")
+    return queryset.filter(**{f"{grid_path}__in" if grid_path else "pk__in": subtree})
 
 
 class UnderFilter(django_filters.CharFilter):
