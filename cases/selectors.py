@@ -46,12 +46,13 @@ def status_counts(queryset) -> dict[str, int]:
     """status -> count over ``queryset`` (one query), every status present, plus
     ``overdue`` (open cases past their current deadline) and ``total``."""
     now = timezone.now()
-    row = queryset.order_by().aggregate(
-        total=Count("pk"),
-        overdue=Count("pk", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
-        **{status: Count("pk", filter=Q(status=status)) for status in Status.values},
+    # Counting ``status`` (never empty), not ``id``: the covering index on (grid, status)
+    # then answers a town's counts without reading the table.
+    return queryset.order_by().aggregate(
+        total=Count("status"),
+        overdue=Count("status", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
+        **{status: Count("status", filter=Q(status=status)) for status in Status.values},
     )
-    return row
 
 
 def incident_detail(queryset, number: str) -> Incident | None:
