@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Grid
@@ -357,8 +358,9 @@ class IncidentPerson(models.Model):
 
 
 def attachment_path(instance, filename: str) -> str:
+    # By upload month, not the incident's: files are stored before their incident row exists.
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"incidents/{instance.incident.reported_at:%Y/%m}/{uuid.uuid4().hex}.{suffix[:8]}"
+    return f"incidents/{timezone.localdate():%Y/%m}/{uuid.uuid4().hex}.{suffix[:8]}"
 
 
 class IncidentAttachment(models.Model):

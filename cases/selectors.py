@@ -24,6 +24,22 @@ def incidents_for(user, action: str = VIEW):
     return Incident.objects.restrict(user, action).select_related(*LIST_RELATED)
 
 
+def report_for_client_key(user, client_key) -> Incident | None:
+    """The case ``user`` already reported with this client key (a phone that lost the
+    answer and sent the report again), or None."""
+    if client_key in (None, ""):
+        return None
+    return Incident.objects.filter(reporter=user, client_key=client_key).first()
+
+
+def handles_cases(user) -> bool:
+    """Whether ``user`` handles dispatched cases: a member of a department, or a person a
+    case was dispatched to (either may hold no role at all)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user_department_ids(user)) or Incident.objects.filter(handler=user).exists()
+
+
 def my_reports(user):
     return Incident.objects.filter(reporter=user).select_related(*LIST_RELATED)
 

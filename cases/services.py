@@ -14,13 +14,12 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.calendar import WorkingCalendar
+from cases.calendar import working_deadline
 from cases.hooks import dispute_receiver
 from cases.models import (
     Category,
@@ -36,6 +35,7 @@ from cases.models import (
     Urgency,
     user_department_ids,
 )
+from cases.selectors import report_for_client_key
 from cases.workflow import STEP_RULES, Step, may_take, step_applies
 from grids.models import AreaType, Grid, GridKind
 from grids.services import require_open_node
@@ -45,6 +45,7 @@ from kaili.exceptions import Conflict
 from kaili.models import AuditAction
 from kaili.numbering import record_number
 from kaili.scope import ADD, VIEW, scope_predicate
+from populations.selectors import persons_for
 
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -112,11 +113,13 @@ def _check_uploads(uploads) -> list[str]:
     ]
 
 
-def _store_uploads(incident: Incident, uploads, content_types, actor, step: str, stored: StoredFiles) -> None:
+def _stage_uploads(uploads, content_types, actor, step: str, stored: StoredFiles) -> list[IncidentAttachment]:
+    """Write the files to storage (before any row lock is taken: a slow phone upload must
+    not hold up other reports); their rows are saved by ``_attach``."""
+    staged = []
     for upload, content_type in zip(uploads, content_types, strict=True):
         name = (upload.file.name or "upload").rsplit("/", 1)[-1]
         attachment = IncidentAttachment(
-            incident=incident,
             kind=upload.kind,
             filename=name[-200:],
             content_type=content_type,
@@ -127,11 +130,18 @@ def _store_uploads(incident: Incident, uploads, content_types, actor, step: str,
         upload.file.seek(0)
         attachment.file.save(name, upload.file, save=False)
         stored.attachments.append(attachment)
-        attachment.save()
+        staged.append(attachment)
+    return staged
+
+
+def _attach(incident: Incident, staged: list[IncidentAttachment]) -> None:
+    for attachment in staged:
+        attachment.incident = incident
+    IncidentAttachment.objects.bulk_create(staged)
 
 
 def _require_category(category) -> Category:
-    if not isinstance(category, Category) or not category.is_active:
+    if not isinstance(category, Category) or not category.is_active or (category.parent and not category.parent.is_active):
         raise ValidationError({"category": _("事件类别不存在或已停用。")})
     if category.parent_id is None:
         raise ValidationError({"category": _("请选择具体的小类，而不是大类“%(name)s”。") % {"name": category.name}})
@@ -140,7 +150,8 @@ def _require_category(category) -> Category:
 
 def _require_reportable_grid(actor, grid: Grid) -> None:
     if not scope_predicate(actor, Incident, ADD)(grid):
-        raise ValidationError({"grid": _("网格“%(name)s”不在您的管辖范围内。") % {"name": grid.name}})
+        # The code only: the name of a node out of the caller's scope is not theirs to learn.
+        raise ValidationError({"grid": _("网格 %(code)s 不存在或不在您的管辖范围内。") % {"code": grid.code}})
     if grid.kind not in REPORTABLE_KINDS:
         message = _("事件应登记到二级网格或十户联防单元，“%(name)s”是%(kind)s。")
         raise ValidationError({"grid": message % {"name": grid.name, "kind": grid.get_kind_display()}})
@@ -168,12 +179,16 @@ def _clean_coordinates(latitude, longitude, errors: dict) -> tuple:
     return latitude.quantize(Decimal("0.000001")), longitude.quantize(Decimal("0.000001"))
 
 
-def _clean_involved(people, errors: dict) -> list[Involved]:
+def _clean_involved(actor, people, errors: dict) -> list[Involved]:
     cleaned = []
     roles = set(PersonRole.values)
+    linked = [involved.person.pk for involved in people if involved.person is not None]
+    reachable = set(persons_for(actor).filter(pk__in=linked).values_list("pk", flat=True)) if linked else set()
     for index, involved in enumerate(people, start=1):
         name = (involved.name or "").strip()
-        if involved.person is None and not name:
+        if involved.person is not None and involved.person.pk not in reachable:
+            errors["people"] = _("第 %(n)d 位涉事人员不存在或不在您的管辖范围内。") % {"n": index}
+        elif involved.person is None and not name:
             errors["people"] = _("第 %(n)d 位涉事人员：请从人员库选择或填写姓名。") % {"n": index}
         elif involved.role not in roles:
             errors["people"] = _("第 %(n)d 位涉事人员：身份“%(role)s”无效。") % {"n": index, "role": involved.role}
@@ -191,7 +206,7 @@ def _limit_minutes(category: Category, urgency: str, step: str) -> tuple[int, bo
 def _deadline(start: datetime.datetime, minutes: int, working: bool = True) -> datetime.datetime:
     if not working:
         return start + datetime.timedelta(minutes=minutes)
-    return WorkingCalendar.around(start).add(start, minutes)
+    return working_deadline(start, minutes)
 
 
 def _waiting_deadline(category: Category, urgency: str, step: str, now) -> datetime.datetime:
@@ -200,10 +215,10 @@ def _waiting_deadline(category: Category, urgency: str, step: str, now) -> datet
 
 
 def _area_type(grid: Grid) -> str:
+    """A unit takes its grid's urban/rural type (``grid.parent`` loaded by ``_lock``)."""
     if grid.area_type:
         return grid.area_type
-    parent = Grid.objects.filter(pk=grid.parent_id).values_list("area_type", flat=True).first()
-    return parent or AreaType.URBAN
+    return (grid.parent.area_type if grid.parent_id else "") or AreaType.URBAN
 
 
 def incident_report(
@@ -231,10 +246,9 @@ def incident_report(
     A report sent again with the same ``client_key`` by the same reporter (a phone that
     lost the answer and retried) returns the first one and creates nothing.
     """
-    if client_key is not None:
-        existing = Incident.objects.filter(reporter=actor, client_key=client_key).first()
-        if existing is not None:
-            return existing, False
+    existing = report_for_client_key(actor, client_key)
+    if existing is not None:
+        return existing, False
 
     _require_category(category)
     _require_reportable_grid(actor, grid)
@@ -253,7 +267,7 @@ def incident_report(
     if urgency not in Urgency.values:
         errors["urgency"] = _("紧急程度“%(value)s”无效。") % {"value": urgency}
     latitude, longitude = _clean_coordinates(latitude, longitude, errors)
-    involved = _clean_involved(people, errors)
+    involved = _clean_involved(actor, people, errors)
     if solved_on_spot and not (result or "").strip():
         errors["result"] = _("就地解决须填写处理结果。")
     if errors:
@@ -262,6 +276,7 @@ def incident_report(
 
     try:
         with _write() as stored:
+            staged = _stage_uploads(list(uploads), content_types, actor, Step.REPORT, stored)
             incident = Incident.objects.create(
                 number=incident_number(grid, now),
                 category=category,
@@ -285,16 +300,16 @@ def incident_report(
             IncidentPerson.objects.bulk_create(
                 IncidentPerson(incident=incident, person=p.person, name=p.name, role=p.role, note=p.note) for p in involved
             )
-            _store_uploads(incident, list(uploads), content_types, actor, Step.REPORT, stored)
+            _attach(incident, staged)
             IncidentTransition.objects.create(
                 incident=incident, step=Step.REPORT, to_status=Status.REPORTED, actor=actor, at=now, due_at=incident.due_at
             )
             audit_record(actor=actor, action=AuditAction.CREATE, obj=incident, object_repr=incident.number)
             if solved_on_spot:
-                incident = _take_step(actor, incident, Step.SOLVE_ON_SPOT, None, {"result": result})
+                incident = _take_step(actor, incident, Step.SOLVE_ON_SPOT, None, {"result": result}, stored)
     except IntegrityError:
         # The same key sent twice at once: the other request created it.
-        existing = Incident.objects.filter(reporter=actor, client_key=client_key).first() if client_key else None
+        existing = report_for_client_key(actor, client_key)
         if existing is None:
             raise
         return existing, False
@@ -324,7 +339,7 @@ def incident_opened(*, actor, incident: Incident) -> None:
 def _lock(incident: Incident) -> Incident:
     return (
         Incident.objects.select_for_update(of=("self",))
-        .select_related("grid", "category", "department", "handler", "reporter")
+        .select_related("grid__parent", "category", "department", "handler", "reporter")
         .get(pk=incident.pk)
     )
 
@@ -352,8 +367,10 @@ def _required_text(payload: dict, key: str, message: str) -> str:
     return value
 
 
-def _take_step(actor, incident: Incident, step: str, version, payload: dict, stored: StoredFiles | None = None) -> Incident:
+def _take_step(actor, incident: Incident, step: str, version, payload: dict, stored: StoredFiles) -> Incident:
     """Inside a transaction: lock, check and apply one step."""
+    uploads = list(payload.get("uploads") or ())
+    staged = _stage_uploads(uploads, _check_uploads(uploads), actor, step, stored) if uploads else []
     case = _lock(incident)
     if not may_take(actor, case, step):
         raise PermissionDenied(_("您不能对事件 %(number)s 执行“%(step)s”。") % {"number": case.number, "step": Step(step).label})
@@ -369,9 +386,7 @@ def _take_step(actor, incident: Incident, step: str, version, payload: dict, sto
     case.version += 1
     case.late = case.late or late
     case.save()
-    uploads = list(payload.get("uploads") or ())
-    if uploads:
-        _store_uploads(case, uploads, _check_uploads(uploads), actor, step, stored or StoredFiles())
+    _attach(case, staged)
     IncidentTransition.objects.create(
         incident=case,
         step=step,
@@ -482,8 +497,9 @@ def _apply_park(actor, case, payload, now):
 
 def _apply_extend(actor, case, payload, now):
     reason = _required_text(payload, "reason", _("延期须说明理由。"))
+    minutes = payload.get("minutes")
     try:
-        minutes = int(payload.get("minutes") or case.category.handle_minutes)
+        minutes = case.category.handle_minutes if minutes in (None, "") else int(minutes)
     except (TypeError, ValueError):
         minutes = 0
     if not 0 < minutes <= MAX_EXTENSION_MINUTES:
@@ -599,7 +615,3 @@ def department_for(category: Category) -> Department | None:
     if category.parent_id:
         return Department.objects.filter(pk=category.parent.department_id).first()
     return None
-
-
-def handler_candidates(department: Department):
-    return get_user_model().objects.filter(is_active=True, case_departments=department).order_by("username")

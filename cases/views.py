@@ -65,17 +65,6 @@ LOOKUP_LIMIT = 10
 EXPORT_KIND = "cases.incidents"
 # The steps that move a case on towards its close, unfolded first on the case page.
 FORWARD_STEPS = (Step.FILE, Step.DISPATCH, Step.START, Step.REPORT_BACK, Step.CHECK, Step.EVALUATE, Step.SOLVE_ON_SPOT)
-# The step whose deadline each open state waits for.
-WAITING_FOR = {
-    Status.REPORTED: "file_due_at",
-    Status.FILED: "dispatch_due_at",
-    Status.RETURNED: "dispatch_due_at",
-    Status.DISPATCHED: "handle_due_at",
-    Status.HANDLING: "handle_due_at",
-    Status.REPORTED_BACK: "check_due_at",
-}
-
-
 # --- helpers ----------------------------------------------------------------------------
 
 
@@ -95,10 +84,6 @@ def _no_store(response):
     return response
 
 
-def _is_handler_anywhere(user) -> bool:
-    return bool(user_department_ids(user)) or Incident.objects.filter(handler=user).exists()
-
-
 def _section_links(user, current: str) -> list[dict]:
     """The incident pages this user may open, for the tab bar at the top of each page."""
     links = []
@@ -106,7 +91,7 @@ def _section_links(user, current: str) -> list[dict]:
         links += [("report", _("上报事件")), ("mine", _("我的上报"))]
     if user_can(user, Incident, CHANGE):
         links.append(("queue", _("事件受理")))
-    if user_department_ids(user):
+    if selectors.handles_cases(user):
         links.append(("department", _("承办事件")))
     return [{"url": reverse(f"cases:{name}"), "label": label, "current": name == current} for name, label in links]
 
@@ -192,7 +177,7 @@ def _replayed(user, data) -> Incident | None:
         key = uuid.UUID(str(data.get("client_key") or ""))
     except ValueError:
         return None
-    return Incident.objects.filter(reporter=user, client_key=key).only("number").first()
+    return selectors.report_for_client_key(user, key)
 
 
 def _report_texts() -> dict:
@@ -290,9 +275,9 @@ def mine(request):
 
 
 def _may_open_cases(user) -> bool:
-    """Anyone with a role that sees incidents somewhere, and department members (who may
-    hold no role at all)."""
-    return user_can(user, Incident, VIEW) or bool(user_department_ids(user))
+    """Anyone with a role that sees incidents somewhere, and handlers (who may hold no role
+    at all)."""
+    return user_can(user, Incident, VIEW) or selectors.handles_cases(user)
 
 
 def _incident_or_404(user, number: str) -> Incident:
@@ -325,9 +310,12 @@ def _step_form(step: str, incident: Incident, data=None, files=None):
 
 
 def _deadlines(incident: Incident, now) -> list[dict]:
-    current_field = WAITING_FOR.get(incident.status) if incident.is_open else None
+    # The deadline the case waits for is ``due_at``; the later step's, should two be equal.
+    labels = _deadline_labels()
+    matching = [field for field in labels if incident.is_open and getattr(incident, field) == incident.due_at]
+    current_field = matching[-1] if matching and incident.due_at else None
     rows = []
-    for field, label in _deadline_labels().items():
+    for field, label in labels.items():
         value = getattr(incident, field)
         if value is None:
             continue
@@ -539,7 +527,7 @@ def queue_export(request):
 @login_required
 def department(request):
     user = request.user
-    if not _is_handler_anywhere(user):
+    if not selectors.handles_cases(user):
         raise PermissionDenied
     cases = selectors.department_queue(user).order_by(F("due_at").asc(nulls_last=True), "-reported_at", "-id")
     context = {

@@ -82,6 +82,10 @@ def is_centre(user, incident: Incident) -> bool:
 
 
 def is_checker(user, incident: Incident) -> bool:
+    """The reporter re-checks on site; a grid worker of the case's grid stands in for a
+    reporter who is not one (a walk-in or phone report). Never whoever did the work."""
+    if incident.handler_id == user.pk:
+        return False
     return incident.reporter_id == user.pk or scope_predicate(user, Incident, CHECK)(incident.grid)
 
 

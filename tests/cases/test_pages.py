@@ -339,8 +339,8 @@ def post_step(client, incident, step, **data):
 class TestCasePage:
     def test_shows_facts_path_timeline_and_deadlines(self, client, cast):
         incident = bring(cast, report(cast.worker, cast.tree.grid_a, place="北京东路"), Status.DISPATCHED)
-        Incident.objects.filter(pk=incident.pk).update(handle_due_at=timezone.now() - datetime.timedelta(minutes=5))
-        Incident.objects.filter(pk=incident.pk).update(due_at=timezone.now() - datetime.timedelta(minutes=5))
+        passed = timezone.now() - datetime.timedelta(minutes=5)
+        Incident.objects.filter(pk=incident.pk).update(handle_due_at=passed, due_at=passed)
         client.force_login(cast.centre)
         body = body_of(client.get(url("detail", incident.number)))
         assert "凯里市 › 大十字街道 › 北京路社区 ›" in body and "北京路第1网格" in body

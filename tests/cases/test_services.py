@@ -560,3 +560,33 @@ def test_opening_a_criminal_case_is_audited_a_streetlight_is_not(cast):
     incident_opened(actor=cast.centre, incident=streetlight)
     reads = AuditEntry.objects.filter(action="read_sensitive", object_type="cases.incident")
     assert list(reads.values_list("object_id", "actor_username")) == [(str(theft.pk), "centre_t1")]
+
+
+def test_nobody_checks_their_own_work(cast, user_factory):
+    from kaili.roles import GRID_WORKER
+
+    colleague = user_factory("worker_a2", GRID_WORKER, [cast.tree.grid_a])
+    walk_in = report(cast.centre, cast.tree.unit_a, source="walk_in", reporter_name="来访群众")
+    incident = bring_to(walk_in, Status.FILED, **everyone(cast))
+    incident = incident_step(actor=cast.centre, incident=incident, step=Step.DISPATCH, handler=cast.worker)
+    incident = incident_step(actor=cast.worker, incident=incident, step=Step.REPORT_BACK, result="已清理")
+    assert Step.CHECK not in available_steps(cast.worker, incident)
+    with pytest.raises(PermissionDenied):
+        incident_step(actor=cast.worker, incident=incident, step=Step.CHECK)
+    incident = incident_step(actor=colleague, incident=incident, step=Step.CHECK, note="同网格网格员现场核实")
+    assert incident.status == Status.CLOSED
+
+
+def test_people_outside_the_reporters_scope_are_refused(cast):
+    stranger = make_person(unit=cast.tree.unit_b, name="营盘坡居民")
+    with pytest.raises(ValidationError) as refusal:
+        report(cast.worker, cast.tree.unit_a, people=[Involved(person=stranger)])
+    assert "people" in refusal.value.message_dict
+    assert written() == (0, 0, 0)
+
+
+def test_the_refusal_of_a_grid_out_of_scope_does_not_name_it(cast):
+    with pytest.raises(ValidationError) as refusal:
+        report(cast.worker, cast.tree.unit_b)
+    message = refusal.value.message_dict["grid"][0]
+    assert cast.tree.unit_b.code in message and cast.tree.unit_b.name not in message
