@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import OPEN_STATUSES, CategoryKind, Incident, Source, Status, Urgency
-from kaili.filtersets import UnderFilter
+from kaili.filtersets import LocalDateFilter, UnderFilter
 
 
 class IncidentFilterSet(django_filters.FilterSet):
@@ -24,10 +24,10 @@ class IncidentFilterSet(django_filters.FilterSet):
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices, label=_("紧急程度"))
     source = django_filters.ChoiceFilter(choices=Source.choices, label=_("来源"))
     department = django_filters.CharFilter(field_name="department__code", label=_("承办单位编码"))
-    reported_from = django_filters.DateFilter(field_name="reported_at", lookup_expr="date__gte", label=_("上报日期起"))
-    reported_to = django_filters.DateFilter(field_name="reported_at", lookup_expr="date__lte", label=_("上报日期止"))
-    occurred_from = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__gte", label=_("发生日期起"))
-    occurred_to = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__lte", label=_("发生日期止"))
+    reported_from = LocalDateFilter(field_name="reported_at", since=True, label=_("上报日期起"))
+    reported_to = LocalDateFilter(field_name="reported_at", since=False, label=_("上报日期止"))
+    occurred_from = LocalDateFilter(field_name="occurred_at", since=True, label=_("发生日期起"))
+    occurred_to = LocalDateFilter(field_name="occurred_at", since=False, label=_("发生日期止"))
     cleared = django_filters.BooleanFilter(label=_("已破案"))
     q = django_filters.CharFilter(method="search", label=_("编号、标题、描述或地点"))
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.calendar import working_day_minutes
 from cases.models import PersonRole, Source, Status, Urgency
-from cases.services import MAX_FILES, MAX_PHOTOS, Involved, Upload
+from cases.services import MAX_BULK_DISPATCH, MAX_EXTENSION_MINUTES, MAX_FILES, MAX_PHOTOS, Involved, Upload
 from kaili.attachments import check_file, check_photo
 
 LOCAL_DATETIME = "%Y-%m-%dT%H:%M"
@@ -375,21 +375,27 @@ class ExtendStepForm(StepForm):
     amount = forms.IntegerField(
         label=_("延长"),
         min_value=1,
-        max_value=60 * 8,
         error_messages={
             "required": _("请填写延长多少。"),
             "min_value": _("延长时长至少为 1。"),
-            "max_value": _("延长时长过长。"),
             "invalid": _("延长时长应为整数。"),
         },
     )
     unit = forms.ChoiceField(label=_("单位"), choices=[("day", _("工作日")), ("hour", _("工作小时"))], initial="day")
     reason = _note(_("延期理由"), True, _("延期须说明理由。"))
 
+    def clean(self):
+        data = super().clean()
+        if data.get("amount") and data.get("unit"):
+            per_unit = working_day_minutes() if data["unit"] == "day" else 60
+            data["minutes"] = data["amount"] * per_unit
+            if data["minutes"] > MAX_EXTENSION_MINUTES:
+                days = MAX_EXTENSION_MINUTES // working_day_minutes()
+                self.add_error("amount", _("一次延期最多 %(days)d 个工作日。") % {"days": days})
+        return data
+
     def payload(self) -> dict:
-        data = self.cleaned_data
-        per_unit = working_day_minutes() if data["unit"] == "day" else 60
-        return {"minutes": data["amount"] * per_unit, "reason": data["reason"]}
+        return {"minutes": self.cleaned_data["minutes"], "reason": self.cleaned_data["reason"]}
 
 
 class EvaluateStepForm(StepForm):
@@ -532,7 +538,9 @@ class BulkDispatchForm(DispatchStepForm):
     version = None
 
     def numbers(self) -> list[str]:
-        return [number for number in self.data.getlist("incidents") if number.strip()]
+        """The ticked case numbers, at most ``MAX_BULK_DISPATCH`` (as the API)."""
+        ticked = [number.strip()[:32] for number in self.data.getlist("incidents")]
+        return [number for number in ticked if number][:MAX_BULK_DISPATCH]
 
 
 class PersonLookupForm(forms.Form):

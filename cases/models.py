@@ -234,6 +234,10 @@ class IncidentQuerySet(ScopedQuerySet):
         return self.filter(status__in=OPEN_STATUSES, due_at__lt=now)
 
 
+# SJ-<division>-<year>-<sequence>, kaili.numbering
+NUMBER_PATTERN = r"SJ-\d{6}-\d{4}-\d{6,9}"
+
+
 class Incident(models.Model):
     number = models.CharField(_("事件编号"), max_length=24, unique=True)
     category = models.ForeignKey(Category, verbose_name=_("类别"), on_delete=models.PROTECT, related_name="incidents")

@@ -52,6 +52,7 @@ CLOCK_SKEW = datetime.timedelta(minutes=5)
 REPORTABLE_KINDS = (GridKind.GRID, GridKind.UNIT)
 MAX_EXTENSION_MINUTES = 60 * 8 * 60  # sixty working days
 MAX_PHOTOS = 9
+MAX_BULK_DISPATCH = 500
 MAX_FILES = 5
 
 

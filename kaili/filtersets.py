@@ -1,5 +1,8 @@
+import datetime
+
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
@@ -35,6 +38,23 @@ class UnderFilter(django_filters.CharFilter):
 
     def filter(self, qs, value):
         return qs if value in EMPTY_VALUES else under_node(qs, value, qs.grid_path)
+
+
+class LocalDateFilter(django_filters.DateFilter):
+    """A date bound on a timestamp column, as local calendar days: ``since`` keeps rows
+    from the start of the day, otherwise rows before the start of the next day. A range on
+    the column itself, so its index serves it (``__date`` would wrap the column)."""
+
+    def __init__(self, *, since: bool, **kwargs):
+        self.since = since
+        super().__init__(**kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        day = value if self.since else value + datetime.timedelta(days=1)
+        boundary = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+        return qs.filter(**{f"{self.field_name}__{'gte' if self.since else 'lt'}": boundary})
 
 
 class UserFilterSet(django_filters.FilterSet):

@@ -28,6 +28,7 @@ from cases.models import (
     Status,
     Urgency,
 )
+from cases.services import MAX_BULK_DISPATCH
 from cases.workflow import Step, available_steps
 
 # The API's name for each step: path-style, and "turn-into-dispute" for the transfer.
@@ -321,7 +322,9 @@ class ReasonStepSerializer(StepSerializer):
 
 
 class ExtendStepSerializer(ReasonStepSerializer):
-    minutes = serializers.IntegerField(required=False, allow_null=True, help_text=_("延长的工作分钟数，默认按类别处置时限"))
+    minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text=_("延长的工作分钟数，默认按类别处置时限")
+    )
 
 
 class DispatchStepSerializer(StepSerializer):
@@ -343,7 +346,7 @@ class ClearStepSerializer(StepSerializer):
 
 
 class BulkDispatchSerializer(serializers.Serializer):
-    numbers = serializers.ListField(child=serializers.CharField(max_length=24), allow_empty=False, max_length=500)
+    numbers = serializers.ListField(child=serializers.CharField(max_length=24), allow_empty=False, max_length=MAX_BULK_DISPATCH)
     department = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("承办单位编码"))
     handler = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("承办人账号"))
     note = serializers.CharField(required=False, allow_blank=True, default="")

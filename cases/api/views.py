@@ -28,7 +28,7 @@ from cases import selectors
 from cases.api import serializers as s
 from cases.exports import INCIDENT_EXPORTER
 from cases.filtersets import IncidentFilterSet
-from cases.models import Category, CategoryKind, Department, Incident, IncidentAttachment
+from cases.models import NUMBER_PATTERN, Category, CategoryKind, Department, Incident, IncidentAttachment
 from cases.services import Involved, Upload, incident_bulk_dispatch, incident_opened, incident_report, incident_step
 from cases.workflow import Step
 from grids.models import Grid
@@ -39,7 +39,6 @@ from kaili.models import ExportJob, User
 from kaili.scope import CHANGE, VIEW
 from populations.models import Person
 
-NUMBER_REGEX = r"SJ-\d{6}-\d{4}-\d{6,9}"
 # Query parameters that are not list filters (the file format, the page, the order).
 NOT_FILTERS = ("format", "page", "page_size", "ordering")
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -111,7 +110,7 @@ class IncidentViewSet(FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin
     filterset_class = IncidentFilterSet
     permission_classes = [permissions.IsAuthenticated, IncidentPermission]
     lookup_field = "number"
-    lookup_value_regex = NUMBER_REGEX
+    lookup_value_regex = NUMBER_PATTERN
     ordering_fields = ["reported_at", "occurred_at", "due_at", "number"]
     scope_actions = {
         "counts": VIEW,
