@@ -390,6 +390,10 @@ class IncidentAttachment(models.Model):
     def __str__(self):
         return self.filename
 
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
 
 class IncidentTransition(models.Model):
     """One step of the loop: who moved the case from which state to which, when and why."""

@@ -322,15 +322,19 @@ def incident_report(
 SENSITIVE_KINDS = (CategoryKind.CRIMINAL, CategoryKind.PUBLIC_ORDER)
 
 
-def incident_opened(*, actor, incident: Incident) -> None:
-    """Record that ``actor`` opened a case page or its API detail, if the case is sensitive."""
+def incident_opened(*, actor, incident: Incident, attachment: IncidentAttachment | None = None) -> None:
+    """Record that ``actor`` opened a case (its page, its API detail, or one of its files),
+    if the case is sensitive."""
     if incident.category.kind in SENSITIVE_KINDS:
+        changes = {"kind": incident.category.kind}
+        if attachment is not None:
+            changes["attachment"] = attachment.pk
         audit_record(
             actor=actor,
             action=AuditAction.READ_SENSITIVE,
             obj=incident,
             object_repr=incident.number,
-            changes={"kind": incident.category.kind},
+            changes=changes,
         )
 
 

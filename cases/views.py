@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import FileResponse, Http404, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -55,6 +55,7 @@ from grids.models import Grid, GridKind
 from grids.selectors import grid_path
 from kaili.exceptions import Conflict
 from kaili.exports import EXPORT_FORMATS, export_response_or_job
+from kaili.files import private_file_response
 from kaili.models import ExportJob
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter, user_can
 from populations.models import Person
@@ -398,17 +399,12 @@ def attachment(request, number, pk):
     user = request.user
     if not _may_open_cases(user):
         raise PermissionDenied
-    incident = Incident.objects.restrict(user, VIEW).filter(number=number).only("pk").first()
+    incident = Incident.objects.restrict(user, VIEW).select_related("category").filter(number=number).first()
     if incident is None:
         raise Http404
     item = get_object_or_404(IncidentAttachment, incident=incident, pk=pk)
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404 from missing
-    inline = item.content_type.startswith("image/")
-    response = FileResponse(handle, as_attachment=not inline, filename=item.filename, content_type=item.content_type)
-    return _no_store(response)
+    incident_opened(actor=user, incident=incident, attachment=item)
+    return private_file_response(item.file, filename=item.filename, content_type=item.content_type, inline=item.is_image)
 
 
 # --- the centre's queue -----------------------------------------------------------------

@@ -2,12 +2,12 @@
 and its file. Only the person who asked for an export sees it."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.translation import gettext as _
 
+from kaili.files import private_file_response
 from kaili.models import ExportJob
-from kaili.progress import CachedProgress
+from kaili.uploads import progress_of
 
 
 def own_jobs(user):
@@ -15,13 +15,13 @@ def own_jobs(user):
 
 
 def job_progress(job: ExportJob) -> dict:
-    progress = CachedProgress.read(job.progress_key) or {}
+    progress = progress_of(job)
     return {
         "id": job.pk,
         "status": job.status,
         "status_display": job.get_status_display(),
         "finished": job.is_finished,
-        "phase": _(progress["phase"]) if progress.get("phase") else "",
+        "phase": progress.get("phase", ""),
         "done": progress.get("done", 0),
         "total": progress.get("total", 0),
         "percent": 100 if job.is_finished else progress.get("percent", 0),
@@ -41,16 +41,10 @@ def export_progress(request, pk):
     return JsonResponse(job_progress(job))
 
 
-def export_file_response(job: ExportJob) -> FileResponse:
-    if job.status != ExportJob.Status.DONE or not job.file:
-        raise Http404(_("文件尚未生成或已过期。"))
-    try:
-        handle = job.file.open("rb")
-    except FileNotFoundError as missing:
-        raise Http404(_("文件尚未生成或已过期。")) from missing
-    response = FileResponse(handle, as_attachment=True, filename=job.filename)
-    response["Cache-Control"] = "no-store"
-    return response
+def export_file_response(job: ExportJob):
+    if job.status != ExportJob.Status.DONE:
+        raise Http404
+    return private_file_response(job.file, filename=job.filename)
 
 
 @login_required

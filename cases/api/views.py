@@ -12,7 +12,8 @@ import uuid
 
 import django_filters
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +36,7 @@ from grids.models import Grid
 from kaili.api.base import ScopedPermission, ScopedViewSetMixin
 from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
 from kaili.exports import export_response_or_job
+from kaili.files import private_file_response
 from kaili.models import ExportJob, User
 from kaili.scope import CHANGE, VIEW
 from populations.models import Person
@@ -146,7 +148,7 @@ class IncidentViewSet(FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin
 
     def case(self) -> Incident:
         """The case addressed by the URL, in the caller's scope for reading; 404 otherwise."""
-        incident = self.get_queryset().filter(number=self.kwargs["number"]).first()
+        incident = self.get_queryset().select_related("category").filter(number=self.kwargs["number"]).first()
         if incident is None:
             raise Http404
         return incident
@@ -180,21 +182,12 @@ class IncidentViewSet(FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>\d+)", filter_backends=[])
     def attachment(self, request, number=None, attachment_id=None):
         """A photo or file of the case, for those who can read the case."""
-        attachment = IncidentAttachment.objects.filter(incident=self.case(), pk=attachment_id).first()
-        if attachment is None:
-            raise Http404
-        try:
-            handle = attachment.file.open("rb")
-        except FileNotFoundError as missing:
-            raise Http404 from missing
-        response = FileResponse(
-            handle,
-            content_type=attachment.content_type,
-            as_attachment=attachment.kind != IncidentAttachment.Kind.PHOTO,
-            filename=attachment.filename,
+        incident = self.case()
+        attachment = get_object_or_404(IncidentAttachment, incident=incident, pk=attachment_id)
+        incident_opened(actor=request.user, incident=incident, attachment=attachment)
+        return private_file_response(
+            attachment.file, filename=attachment.filename, content_type=attachment.content_type, inline=attachment.is_image
         )
-        response["Cache-Control"] = "no-store"
-        return response
 
     @extend_schema(parameters=[FORMAT_PARAMETER], responses={**FILE_RESPONSES, 202: s.ExportQueuedSerializer}, filters=True)
     @action(detail=False, methods=["get"])

@@ -279,3 +279,17 @@ def test_reading_a_criminal_case_in_the_api_is_audited(api, cast):
     api.force_authenticate(cast.centre)
     assert api.get(f"/api/incidents/{theft.number}/").status_code == 200
     assert AuditEntry.objects.filter(action="read_sensitive", object_id=str(theft.pk), actor_username="centre_t1").count() == 1
+
+
+def test_opening_a_photo_of_a_criminal_case_is_audited(api, cast, settings, tmp_path):
+    from kaili.models import AuditEntry
+    from tests.cases.factories import THEFT
+
+    settings.MEDIA_ROOT = tmp_path
+    theft = report(cast.worker, cast.tree.unit_a, code=THEFT, description="电动车被盗", uploads=[photo()])
+    attachment = theft.attachments.get()
+    api.force_authenticate(cast.centre)
+    response = api.get(f"/api/incidents/{theft.number}/attachments/{attachment.pk}/")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    entry = AuditEntry.objects.get(action="read_sensitive", object_id=str(theft.pk))
+    assert entry.changes["attachment"] == attachment.pk
