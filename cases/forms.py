@@ -18,26 +18,10 @@ from cases.calendar import working_day_minutes
 from cases.models import PersonRole, Source, Status, Urgency
 from cases.services import MAX_BULK_DISPATCH, MAX_EXTENSION_MINUTES, MAX_FILES, MAX_PHOTOS, Involved, Upload
 from kaili.attachments import check_file, check_photo
+from kaili.forms import blank_choice as _blank
+from kaili.forms import required_message as _required
 
 LOCAL_DATETIME = "%Y-%m-%dT%H:%M"
-
-
-def _required(message):
-    return {"required": message}
-
-
-def _blank(label):
-    return [("", label)]
-
-
-def apply_service_errors(error: ValidationError, form) -> None:
-    """Put a service's ``ValidationError`` on the form fields it names; anything else goes
-    to the top of the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        form.add_error(key if key in form.fields else None, messages)
 
 
 # --- uploads ----------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from cases.forms import (
     PersonLookupForm,
     QueueFilterForm,
     ReportForm,
-    apply_service_errors,
     new_report_initial,
 )
 from cases.models import Department, Incident, IncidentAttachment, PersonRole, Status, user_department_ids
@@ -56,6 +55,7 @@ from grids.selectors import grid_path
 from kaili.exceptions import Conflict
 from kaili.exports import EXPORT_FORMATS, export_response_or_job
 from kaili.files import private_file_response
+from kaili.forms import apply_service_errors
 from kaili.models import ExportJob
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter, user_can
 from populations.models import Person

@@ -1,8 +1,35 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kaili.models import AuditAction
+
+
+def required_message(message) -> dict:
+    """``error_messages`` for a required field."""
+    return {"required": message}
+
+
+def blank_choice(label) -> list:
+    return [("", label)]
+
+
+def apply_service_errors(error: ValidationError, form, detail_form=None) -> None:
+    """Put a service's ``ValidationError`` on the form fields it names (``details.<name>``
+    goes to ``detail_form``, a programme's detail form); anything else goes to the top of
+    ``form``."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, messages in error.message_dict.items():
+        name = key.removeprefix("details.")
+        if key.startswith("details.") and detail_form is not None and name in detail_form.fields:
+            detail_form.add_error(name, messages)
+        elif name in form.fields:
+            form.add_error(name, messages)
+        else:
+            form.add_error(None, messages)
 
 
 class LoginForm(AuthenticationForm):

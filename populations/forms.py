@@ -6,10 +6,11 @@ The forms check shape only (required, lengths, choices); the rules live in
 """
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.forms import modelform_factory
 from django.utils.translation import gettext_lazy as _
 
+from kaili.forms import blank_choice as _blank
+from kaili.forms import required_message as _required
 from kaili.scope import VIEW
 from populations.identity import ETHNICITIES
 from populations.models import (
@@ -31,14 +32,6 @@ from populations.schedules import DRUG_TEST_RESULTS, MENTAL_HEALTH_FLAGS, MENTAL
 
 def _date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def _required(message):
-    return {"required": message}
-
-
-def _blank(label):
-    return [("", label)]
 
 
 # Risk assessment levels of the 2018 work norm for severe mental disorders (DOMAIN.md).
@@ -66,22 +59,6 @@ DUE_CHOICES = [("", _("全部")), ("overdue", _("已逾期")), ("due", _("7 日�
 
 def level_choices(programme: str):
     return MENTAL_HEALTH_LEVELS if programme == Programme.MENTAL_HEALTH else OTHER_LEVELS
-
-
-def apply_service_errors(error: ValidationError, form, detail_form=None) -> None:
-    """Put a service's ``ValidationError`` on the form fields it names (``details.<name>``
-    goes to the programme detail form); anything else goes to the top of ``form``."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        name = key.removeprefix("details.")
-        if key.startswith("details.") and detail_form is not None and name in detail_form.fields:
-            detail_form.add_error(name, messages)
-        elif name in form.fields:
-            form.add_error(name, messages)
-        else:
-            form.add_error(None, messages)
 
 
 # --- filters ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from grids.models import Grid, GridKind
 from grids.selectors import grid_path
 from kaili.audit import audit_record
 from kaili.filtersets import under_node
+from kaili.forms import apply_service_errors
 from kaili.mixins import ScopedViewMixin
 from kaili.models import AuditAction, User
 from kaili.roles import PROGRAMME_OFFICER
@@ -54,7 +55,6 @@ from populations.forms import (
     ProgrammeChoiceForm,
     RevealForm,
     VisitForm,
-    apply_service_errors,
     available_facilities,
     detail_form,
     level_choices,
