@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,6 +57,7 @@ from kaili.exports import EXPORT_FORMATS, export_response_or_job
 from kaili.files import private_file_response
 from kaili.forms import apply_service_errors
 from kaili.models import ExportJob
+from kaili.pages import no_store, query_without, render_page, tab_links
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter, user_can
 from populations.models import Person
 from populations.selectors import person_search, persons_for
@@ -78,13 +79,6 @@ def _deadline_labels():
     }
 
 
-def _no_store(response):
-    # Names, places and photos of people: neither the browser nor a proxy keeps a copy.
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
-
-
 def _section_links(user, current: str) -> list[dict]:
     """The incident pages this user may open, for the tab bar at the top of each page."""
     links = []
@@ -94,19 +88,11 @@ def _section_links(user, current: str) -> list[dict]:
         links.append(("queue", _("事件受理")))
     if selectors.handles_cases(user):
         links.append(("department", _("承办事件")))
-    return [{"url": reverse(f"cases:{name}"), "label": label, "current": name == current} for name, label in links]
+    return tab_links("cases", links, current)
 
 
 def _page(request, template: str, context: dict, *, section: str = "", status: int = 200):
-    context["section_links"] = _section_links(request.user, section)
-    return _no_store(render(request, template, context, status=status))
-
-
-def _query_without(request, *names) -> str:
-    query = request.GET.copy()
-    for name in ("page", *names):
-        query.pop(name, None)
-    return query.urlencode()
+    return render_page(request, template, context, tabs=_section_links(request.user, section), status=status)
 
 
 def _mark_overdue(incidents, now=None):
@@ -242,12 +228,12 @@ def person_lookup(request):
         raise PermissionDenied
     form = PersonLookupForm(request.POST)
     if not form.is_valid():
-        return _no_store(JsonResponse({"error": form.errors["q"][0], "results": []}, status=400))
+        return no_store(JsonResponse({"error": form.errors["q"][0], "results": []}, status=400))
     results = []
     if user_can(user, Person, VIEW):
         people = person_search(persons_for(user), form.cleaned_data["q"]).order_by("name", "pk")[:LOOKUP_LIMIT]
         results = [{"id": p.pk, "name": p.name, "id_number_masked": p.id_number_masked} for p in people]
-    return _no_store(JsonResponse({"results": results}))
+    return no_store(JsonResponse({"results": results}))
 
 
 # --- my reports -------------------------------------------------------------------------
@@ -267,7 +253,7 @@ def mine(request):
         "form": form,
         "awaiting": awaiting,
         "page": _paged(request, reports.order_by("-reported_at", "-id")),
-        "query": _query_without(request),
+        "query": query_without(request),
     }
     return _page(request, "cases/mine.html", context, section="mine")
 
@@ -415,7 +401,7 @@ def _queue_form(request, data, action: str):
 
 
 def _status_chips(request, counts: dict, current: str) -> list[dict]:
-    base = _query_without(request, "status")
+    base = query_without(request, "status")
     chips = [{"label": _("全部"), "n": counts["total"], "url": f"?{base}", "current": not current}]
     for value, label in Status.choices:
         if counts.get(value):
@@ -434,14 +420,14 @@ def queue(request):
     filtered = IncidentFilterSet(data=form.filter_params(), queryset=base).qs
     counts = selectors.status_counts(IncidentFilterSet(data=form.filter_params(with_status=False), queryset=base).qs)
     current_status = form.cleaned_data.get("status", "") if form.is_bound and form.is_valid() else ""
-    overdue_query = _query_without(request, "overdue")
+    overdue_query = query_without(request, "overdue")
     context = {
         "form": form,
         "page": _paged(request, filtered.order_by("-reported_at", "-id")),
         "counts": counts,
         "chips": _status_chips(request, counts, current_status),
         "overdue_url": f"?{overdue_query}&overdue=true" if overdue_query else "?overdue=true",
-        "query": _query_without(request),
+        "query": query_without(request),
         "full_query": request.GET.urlencode(),
         "bulk_form": BulkDispatchForm(
             departments=selectors.active_departments(), members=_department_members(), auto_id="bulk_%s"
@@ -514,7 +500,7 @@ def queue_export(request):
     if isinstance(result, ExportJob):
         messages.info(request, _("导出数据较多，正在后台生成，完成后可下载。"))
         return redirect("export-detail", pk=result.pk)
-    return _no_store(result)
+    return no_store(result)
 
 
 # --- a department's queue ---------------------------------------------------------------
@@ -529,6 +515,6 @@ def department(request):
     context = {
         "departments": list(Department.objects.filter(pk__in=user_department_ids(user)).order_by("code")),
         "page": _paged(request, cases),
-        "query": _query_without(request),
+        "query": query_without(request),
     }
     return _page(request, "cases/department.html", context, section="department")

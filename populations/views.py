@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -33,6 +33,7 @@ from kaili.filtersets import under_node
 from kaili.forms import apply_service_errors
 from kaili.mixins import ScopedViewMixin
 from kaili.models import AuditAction, User
+from kaili.pages import no_store, query_without, render_page, tab_links
 from kaili.roles import PROGRAMME_OFFICER
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, Everything, reachable_ranges, scope_predicate, user_can
 from populations import qr, selectors, services
@@ -103,19 +104,6 @@ def _filled(data: dict) -> dict:
     return {key: value for key, value in data.items() if value}
 
 
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-def _no_store(response):
-    # Personal data: neither the browser nor a proxy keeps a copy (PIPL; DOMAIN.md, "Privacy").
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
-
-
 def _section_links(user, current: str) -> list[dict]:
     """The populations pages this user may open, for the tab bar at the top of each page."""
     links = []
@@ -127,12 +115,11 @@ def _section_links(user, current: str) -> list[dict]:
         links.append(("programmes", _("特殊人群")))
     if user_can(user, Enrollment, VIEW):
         links.append(("worklist", _("走访提醒")))
-    return [{"url": reverse(f"populations:{name}"), "label": label, "current": name == current} for name, label in links]
+    return tab_links("populations", links, current)
 
 
 def _page(request, template: str, context: dict, *, section: str = "", status: int = 200):
-    context["section_links"] = _section_links(request.user, section)
-    return _no_store(render(request, template, context, status=status))
+    return render_page(request, template, context, tabs=_section_links(request.user, section), status=status)
 
 
 class _ListPage(ScopedViewMixin, ListView):
@@ -143,11 +130,11 @@ class _ListPage(ScopedViewMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(query=_query_without_page(self.request), section_links=_section_links(self.request.user, self.section))
+        context.update(query=query_without(self.request), section_links=_section_links(self.request.user, self.section))
         return context
 
     def render_to_response(self, context, **kwargs):
-        return _no_store(super().render_to_response(context, **kwargs))
+        return no_store(super().render_to_response(context, **kwargs))
 
 
 def _filtered(queryset, form, filterset_class):
@@ -307,7 +294,7 @@ def _plate_svg(request, household: Household) -> str:
 def _plate_file(household: Household, content, content_type: str, extension: str):
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="doorplate-{household.number}.{extension}"'
-    return _no_store(response)
+    return no_store(response)
 
 
 @login_required
@@ -400,7 +387,7 @@ class PersonExportView(ScopedViewMixin, View):
         if not form.is_valid():
             return HttpResponseBadRequest(_("筛选条件有误。"))
         people = _filtered(self.get_queryset(), form, PersonFilterSet)
-        return _no_store(
+        return no_store(
             people_export_response(actor=request.user, people=people, file_format=file_format, filters=_filled(form.cleaned_data))
         )
 
@@ -559,7 +546,7 @@ def _enrollment_list(request):
         "page": page,
         "counts": counts,
         "total": sum(per_programme.values()),
-        "query": _query_without_page(request),
+        "query": query_without(request),
     }
     return _page(request, "populations/programme_list.html", context, section="programmes")
 
