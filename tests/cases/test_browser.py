@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from cases.models import Incident, Status
-from grids.models import Grid
 from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,13 +20,6 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def cast(cast):
-    for name, node in vars(cast.tree).items():
-        setattr(cast.tree, name, Grid.objects.get(pk=node.pk))
-    return cast
 
 
 @pytest.fixture
@@ -173,3 +165,20 @@ def test_report_on_a_phone_dispatch_report_back_check_and_close(live_server, pho
         ("check", worker.username),
     ]
     assert incident.attachments.count() == 2
+
+
+def test_signing_out_clears_the_drafts_a_timeout_keeps_them(live_server, phone, cast):
+    from playwright.sync_api import expect
+
+    draft_key = f"kaili.incident-draft.{cast.worker.pk}"
+    sign_in(phone, live_server, cast.worker.username)
+    phone.goto(f"{live_server.url}/cases/report/")
+    phone.get_by_label("情况描述").fill("楼道堆放杂物，存在消防隐患。")
+    phone.wait_for_function(f"localStorage.getItem({draft_key!r}) !== null")
+    phone.context.clear_cookies()  # the session ends without signing out (idle timeout)
+    sign_in(phone, live_server, cast.worker.username)
+    phone.goto(f"{live_server.url}/cases/report/")
+    expect(phone.get_by_label("情况描述")).to_have_value("楼道堆放杂物，存在消防隐患。")
+    sign_out(phone)
+    phone.wait_for_url("**/accounts/login/**")
+    assert phone.evaluate(f"localStorage.getItem({draft_key!r})") is None
