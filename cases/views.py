@@ -108,12 +108,19 @@ def _paged(request, queryset):
     return page
 
 
+# Above this many grids and units in a user's scope (a town's centre) the report form
+# offers the second-level grids only, so that the page stays a phone-sized select.
+MAX_REPORT_CHOICES = 300
+
+
 def reportable_grids(user):
-    """The grids and units the user may report in, in tree order."""
+    """The grids and units the user may report in, in tree order; only the grids when
+    that would be a long list."""
     ranges = reachable_ranges(user, permission_for(Incident, ADD))
-    return Grid.objects.filter(scope_filter(ranges, ""), kind__in=REPORTABLE_KINDS, retired_at__isnull=True).order_by(
-        "tree_id", "lft"
-    )
+    nodes = Grid.objects.filter(scope_filter(ranges, ""), kind__in=REPORTABLE_KINDS, retired_at__isnull=True)
+    if nodes.count() > MAX_REPORT_CHOICES:
+        nodes = nodes.filter(kind=GridKind.GRID)
+    return nodes.order_by("tree_id", "lft")
 
 
 def area_nodes(user, action: str) -> list[tuple[Grid, int]]:

@@ -687,3 +687,14 @@ def test_opening_a_criminal_case_page_is_audited(client, cast):
     client.force_login(cast.centre)
     assert client.get(reverse("cases:detail", args=[theft.number])).status_code == 200
     assert AuditEntry.objects.filter(action="read_sensitive", object_id=str(theft.pk), actor_username="centre_t1").exists()
+
+
+def test_a_long_list_of_places_is_cut_to_the_grids(client, cast, monkeypatch):
+    from cases import views
+
+    client.force_login(cast.centre)
+    both = body_of(client.get(url("report")))
+    assert cast.tree.unit_a.code in both and cast.tree.grid_a.code in both
+    monkeypatch.setattr(views, "MAX_REPORT_CHOICES", 2)
+    grids_only = body_of(client.get(url("report")))
+    assert cast.tree.unit_a.code not in grids_only and cast.tree.grid_a.code in grids_only
