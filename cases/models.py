@@ -109,10 +109,6 @@ class Category(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def is_major(self) -> bool:
-        return self.parent_id is None
-
     def clean(self):
         from django.core.exceptions import ValidationError
 

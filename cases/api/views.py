@@ -33,7 +33,7 @@ from cases.models import NUMBER_PATTERN, Category, CategoryKind, Department, Inc
 from cases.services import Involved, Upload, incident_bulk_dispatch, incident_opened, incident_report, incident_step
 from cases.workflow import Step
 from grids.models import Grid
-from kaili.api.base import ScopedPermission, ScopedViewSetMixin
+from kaili.api.base import ScopedPermission, ScopedViewSetMixin, ServiceWriteMixin
 from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
 from kaili.exports import export_response_or_job
 from kaili.files import private_file_response
@@ -97,7 +97,7 @@ def step_action(name: str, step: str, serializer_class, url_path: str, doc: str)
     return extend_schema(request=serializer_class, responses=DETAIL_RESPONSES)(take)
 
 
-class IncidentViewSet(FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class IncidentViewSet(ServiceWriteMixin, FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Incidents in the caller's scope, addressed by number (``SJ-522601-2026-000123``).
 
     Grid workers report and check; centre staff file, cancel, dispatch, park, extend and
@@ -140,11 +140,6 @@ class IncidentViewSet(FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin
     def perform_content_negotiation(self, request, force=False):
         # A file download answers with the file whatever the client accepts.
         return super().perform_content_negotiation(request, force=force or self.action == "attachment")
-
-    def validated(self, serializer_class) -> dict:
-        data = serializer_class(data=self.request.data)
-        data.is_valid(raise_exception=True)
-        return dict(data.validated_data)
 
     def case(self) -> Incident:
         """The case addressed by the URL, in the caller's scope for reading; 404 otherwise."""

@@ -1,6 +1,7 @@
 """The base of every scoped API endpoint: the grid scope is applied here, once."""
 
-from rest_framework import permissions, viewsets
+from rest_framework import permissions, status, viewsets
+from rest_framework.response import Response
 
 from kaili.scope import ADD, CHANGE, DELETE, EXPORT, VIEW, user_can
 
@@ -47,3 +48,19 @@ class ScopedViewSetMixin:
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+class ServiceWriteMixin:
+    """Writes call one function of the app's ``services`` (not DRF's model mixins, which
+    save through the serializer) and answer with the record as the list shows it."""
+
+    def validated(self, serializer_class, *, partial: bool = False) -> dict:
+        data = serializer_class(data=self.request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+    def written(self, record, status_code=status.HTTP_200_OK) -> Response:
+        # Read back through ``queryset`` (its joins and annotations) and not the write's
+        # scope: the service has checked it, and someone the write takes out of the record's
+        # scope (a member leaving an enrollment's team) still gets the answer.
+        return Response(self.get_serializer(self.queryset.get(pk=record.pk)).data, status=status_code)

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from grids.models import Grid
 from grids.selectors import grid_in_scope
-from kaili.api.base import ScopedReadOnlyViewSet, ScopedViewSetMixin
+from kaili.api.base import ScopedReadOnlyViewSet, ScopedViewSetMixin, ServiceWriteMixin
 from kaili.api.errors import error_response
 from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
 from kaili.audit import audit_record
@@ -67,22 +67,6 @@ def enrollment_to_record_on(user, pk: int, model) -> Enrollment:
     if enrollment is None or not scope_predicate(user, model, ADD)(enrollment.person.unit):
         raise exceptions.ValidationError({"enrollment": [_("在册记录不存在或不在您的管辖范围内。")]})
     return enrollment
-
-
-class ServiceWriteMixin:
-    """Writes call one function of ``populations.services`` (not DRF's model mixins, which
-    save through the serializer) and answer with the record as the list shows it."""
-
-    def validated(self, serializer_class, *, partial: bool = False) -> dict:
-        data = serializer_class(data=self.request.data, partial=partial)
-        data.is_valid(raise_exception=True)
-        return dict(data.validated_data)
-
-    def written(self, record, status_code=status.HTTP_200_OK) -> Response:
-        # Read back through ``queryset`` (its joins and annotations) and not the write's
-        # scope: the service has checked it, and a member leaving an enrollment's team
-        # still gets the answer to their change.
-        return Response(self.get_serializer(self.queryset.get(pk=record.pk)).data, status=status_code)
 
 
 # --- households -------------------------------------------------------------------------
