@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from cases.filtersets import IncidentFilterSet
 from cases.models import Incident
+from cases.selectors import LIST_RELATED
 from kaili.exports import Exporter, register_exporter
 from kaili.scope import EXPORT
 
@@ -56,7 +57,7 @@ def incidents_to_export(user, filters: dict):
 
 def incident_rows(queryset, user):
     now = timezone.now()
-    queryset = queryset.select_related("category", "category__parent", "grid", "department", "handler", "reporter")
+    queryset = queryset.select_related(*LIST_RELATED)
     for incident in queryset.iterator(chunk_size=2000):
         yield [
             incident.number,
