@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from cases.models import CalendarDay, Category, Department
+from cases.services import department_members_changed
 
 
 @admin.register(Category)
@@ -28,6 +29,13 @@ class DepartmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_related(self, request, form, formsets, change):
+        # Membership opens the cases dispatched to the department: an access right, audited
+        # as a grant or a withdrawal, like a role.
+        before = set(form.instance.members.values_list("pk", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        department_members_changed(actor=request.user, department=form.instance, before=before)
 
 
 @admin.register(CalendarDay)

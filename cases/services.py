@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -611,6 +612,22 @@ def incident_bulk_dispatch(*, actor, incidents, department=None, handler=None, n
         else:
             result.done.append(done)
     return result
+
+
+def department_members_changed(*, actor, department: Department, before: set[int]) -> None:
+    """Audit who joined and who left ``department`` (its members handle its cases)."""
+    after = set(department.members.values_list("pk", flat=True))
+    users = dict(get_user_model().objects.filter(pk__in=before ^ after).values_list("pk", "username"))
+    for action, changed in ((AuditAction.GRANT, after - before), (AuditAction.REVOKE, before - after)):
+        for pk in sorted(changed):
+            audit_record(
+                actor=actor,
+                action=action,
+                object_type="cases.department",
+                object_id=str(department.pk),
+                object_repr=department.name,
+                changes={"member": users.get(pk, str(pk)), "department": department.code},
+            )
 
 
 def department_for(category: Category) -> Department | None:

@@ -93,3 +93,21 @@ def test_a_holiday_added_in_the_admin_moves_deadlines(admin_client):
 def test_other_roles_cannot_edit_the_tables(client, tree, user_factory):
     client.force_login(user_factory("centre", roles.CENTRE_STAFF, [tree.t1]))
     assert client.get("/admin/cases/category/").status_code in (302, 403)
+
+
+def test_department_members_set_in_the_admin_are_audited_as_grants(admin_client, user_factory):
+    from cases.models import Department
+    from kaili.models import AuditEntry
+
+    alice, bob = user_factory("alice"), user_factory("bob")
+    department = Department.objects.get(code="chengguan")
+    department.members.add(alice)
+    response = admin_client.post(
+        f"/admin/cases/department/{department.pk}/change/",
+        {"code": department.code, "name": department.name, "node": "", "members": [bob.pk], "is_active": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert set(department.members.values_list("username", flat=True)) == {"bob"}
+    rows = AuditEntry.objects.filter(object_type="cases.department", object_id=str(department.pk))
+    assert sorted((row.action, row.changes["member"]) for row in rows) == [("grant", "bob"), ("revoke", "alice")]
+    assert {row.actor_username for row in rows} == {"sysadmin"}
