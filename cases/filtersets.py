@@ -14,7 +14,9 @@ from kaili.filtersets import LocalDateFilter, UnderFilter
 
 
 class IncidentFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices, label=_("状态"))
+    # distinct=False: the filter joins nothing that repeats rows, and DISTINCT would sort the
+    # whole selection.
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False, label=_("状态"))
     open = django_filters.BooleanFilter(method="by_open", label=_("未办结"))
     category = django_filters.CharFilter(method="by_category", label=_("类别编码（大类含其全部小类）"))
     kind = django_filters.ChoiceFilter(choices=CategoryKind.choices, field_name="category__kind", label=_("类别类型"))
