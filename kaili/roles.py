@@ -76,6 +76,32 @@ CASE_TABLES = (
     "cases.delete_calendarday",
 )
 
+DISPUTE_TABLES_VIEW = (
+    "disputes.view_disputecategory",
+    "disputes.view_disputescale",
+    "disputes.view_mediationline",
+    "disputes.view_tier",
+    "disputes.view_mediationbody",
+    "disputes.view_court",
+)
+DISPUTE_REPORT = ("disputes.view_dispute", "disputes.add_dispute", *DISPUTE_TABLES_VIEW)
+# Mediating (sessions, agreements, follow-up visits) is for the dispute's own mediators;
+# this permission says where a user may be assigned as one and may pay follow-up visits.
+DISPUTE_MEDIATE = (*DISPUTE_REPORT, "disputes.mediate_dispute")
+DISPUTE_CENTRE = (*DISPUTE_MEDIATE, "disputes.change_dispute", "disputes.export_dispute")
+DISPUTE_TABLES = (
+    *DISPUTE_TABLES_VIEW,
+    "disputes.add_disputecategory",
+    "disputes.change_disputecategory",
+    "disputes.add_disputescale",
+    "disputes.change_disputescale",
+    "disputes.change_tier",
+    "disputes.add_mediationbody",
+    "disputes.change_mediationbody",
+    "disputes.add_court",
+    "disputes.change_court",
+)
+
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
@@ -90,6 +116,7 @@ ROLES: dict[str, Role] = {
                 "populations.add_visit",
                 *INCIDENT_REPORT,
                 "cases.check_incident",
+                *DISPUTE_MEDIATE,
             ),
         ),
         Role(UNIT_HEAD, _("十户长"), ("grids.view_grid", *REGISTRY_VIEW, *CATEGORY_VIEW)),
@@ -103,9 +130,10 @@ ROLES: dict[str, Role] = {
                 *REGISTRY_EXPORT,
                 "populations.count_enrollment",
                 *INCIDENT_CENTRE,
+                *DISPUTE_CENTRE,
             ),
         ),
-        Role(MEDIATOR, _("调解员"), ("grids.view_grid",)),
+        Role(MEDIATOR, _("调解员"), ("grids.view_grid", *REGISTRY_VIEW, *DISPUTE_MEDIATE)),
         Role(
             PROGRAMME_OFFICER,
             _("专干"),
@@ -121,13 +149,16 @@ ROLES: dict[str, Role] = {
                 "cases.view_incident",
                 "cases.export_incident",
                 *CATEGORY_VIEW,
+                "disputes.view_dispute",
+                "disputes.export_dispute",
+                *DISPUTE_TABLES_VIEW,
             ),
             requires_two_factor=True,
         ),
         Role(
             DEPARTMENT,
             _("部门（接口）"),
-            ("grids.view_grid", "grids.export_grid", *REGISTRY_EDIT, *REGISTRY_EXPORT, *INCIDENT_REPORT),
+            ("grids.view_grid", "grids.export_grid", *REGISTRY_EDIT, *REGISTRY_EXPORT, *INCIDENT_REPORT, *DISPUTE_REPORT),
         ),
         Role(
             SYSTEM_ADMIN,
@@ -148,6 +179,7 @@ ROLES: dict[str, Role] = {
                 "populations.view_schedulerule",
                 "populations.change_schedulerule",
                 *CASE_TABLES,
+                *DISPUTE_TABLES,
             ),
             requires_two_factor=True,
         ),
