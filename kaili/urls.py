@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("grids.api.urls")),
     path("", include("populations.api.urls")),
     path("", include("cases.api.urls")),
+    path("", include("disputes.api.urls")),
 ]
 
 urlpatterns = [
@@ -43,6 +44,7 @@ urlpatterns = [
     path("exports/<int:pk>/download/", export_views.export_download, name="export-download"),
     path("grids/", include("grids.urls")),
     path("cases/", include("cases.urls")),
+    path("disputes/", include("disputes.urls")),
     path("populations/", include("populations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),
