@@ -7,6 +7,7 @@ class DisputesConfig(AppConfig):
 
     def ready(self):
         from cases.hooks import register_dispute_receiver
+        from disputes import exports  # noqa: F401 - registers the dispute exporter
         from disputes.services import dispute_from_incident
 
         # "Turn into a dispute" on an incident creates the dispute here.

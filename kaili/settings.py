@@ -215,6 +215,21 @@ SPECTACULAR_SETTINGS = {
         "IncidentPersonRoleEnum": "cases.models.PersonRole",
         "IncidentAttachmentKindEnum": "cases.models.IncidentAttachment.Kind",
         "CategoryKindEnum": "cases.models.CategoryKind",
+        "DisputeStatusEnum": "disputes.models.Status",
+        "DisputeSourceEnum": "disputes.models.Source",
+        "DisputeRiskEnum": "disputes.models.Risk",
+        "DisputePartyRoleEnum": "disputes.models.PartyRole",
+        "DisputePartyKindEnum": "disputes.models.PartyKind",
+        "MediationMethodEnum": "disputes.models.Method",
+        "SessionOutcomeEnum": "disputes.models.Outcome",
+        "AgreementFormEnum": "disputes.models.AgreementForm",
+        "PerformanceEnum": "disputes.models.Performance",
+        "RulingEnum": "disputes.models.Ruling",
+        "ReferralEnum": "disputes.models.Referral",
+        "ProcedureEnum": "disputes.models.Procedure",
+        "EntrustedResultEnum": "disputes.models.EntrustedResult",
+        "LineKindEnum": "disputes.models.LineKind",
+        "BodyKindEnum": "disputes.models.BodyKind",
     },
 }
 
@@ -279,3 +294,7 @@ KAILI_WORKING_HOURS = (("08:30", "12:00"), ("13:30", "18:00"))  # eight hours: 4
 KAILI_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # An export of more rows than this runs as a Celery task with a progress bar.
 KAILI_EXPORT_INLINE_ROWS = 5000
+# Disputes: days the centre has to triage a registered dispute, and after an agreement's
+# performance deadline (or its taking effect) to pay the follow-up visit 回访.
+KAILI_DISPUTE_TRIAGE_DAYS = int(os.environ.get("KAILI_DISPUTE_TRIAGE_DAYS", "3"))
+KAILI_DISPUTE_FOLLOW_UP_DAYS = int(os.environ.get("KAILI_DISPUTE_FOLLOW_UP_DAYS", "15"))

@@ -1,0 +1,1 @@
+"""The dispute exporter (kaili.exports): written by the API commit."""
