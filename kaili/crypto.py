@@ -16,9 +16,10 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 # The encrypted columns of every app, each with its search-hash column, for key rotation:
-# model label -> ((encrypted column, hash column), ...). Apps add theirs here.
+# model label -> ((encrypted column, hash column or None), ...). Apps add theirs here.
 ENCRYPTED_COLUMNS = {
     "populations.person": (("id_number_encrypted", "id_number_hash"), ("phone_encrypted", "phone_hash")),
+    "disputes.disputeparty": (("id_number_encrypted", "id_number_hash"), ("phone_encrypted", None)),
 }
 # Encrypted binary columns without a search hash (uploaded files waiting to be imported).
 ENCRYPTED_BLOBS = {"populations.peopleimport": ("content_encrypted",)}

@@ -21,14 +21,15 @@ class Command(BaseCommand):
         total = 0
         for label, columns in crypto.ENCRYPTED_COLUMNS.items():
             model = apps.get_model(label)
-            fields = [name for pair in columns for name in pair]
+            fields = [name for pair in columns for name in pair if name]
             count = model._default_manager.count()
             with transaction.atomic():
                 done, batch = 0, []
                 for row in model._default_manager.only("pk", *fields).order_by("pk").iterator(chunk_size=BATCH):
                     for encrypted, hashed in columns:
                         token = getattr(row, encrypted)
-                        setattr(row, hashed, crypto.lookup_hash(crypto.decrypt(token)))
+                        if hashed:
+                            setattr(row, hashed, crypto.lookup_hash(crypto.decrypt(token)))
                         setattr(row, encrypted, crypto.reencrypt(token))
                     batch.append(row)
                     if len(batch) >= BATCH:
