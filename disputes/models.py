@@ -244,6 +244,9 @@ def dispute_access(user, action: str, prefix: str = "") -> Q:
         outer = f"{prefix}pk" if prefix else "pk"
         mediates = Dispute.mediators.through.objects.filter(dispute_id=OuterRef(outer), user_id=user.pk)
         condition |= Q(Exists(mediates))
+        # the members of the body a dispute is routed to mediate it (workflow.is_mediator)
+        in_body = MediationBody.members.through.objects.filter(mediationbody_id=OuterRef(f"{prefix}body_id"), user_id=user.pk)
+        condition |= Q(Exists(in_body))
         courts = user_court_ids(user)
         if courts:
             condition |= Q(Exists(EntrustedMediation.objects.filter(dispute_id=OuterRef(outer), court_id__in=courts)))
@@ -362,7 +365,11 @@ class Dispute(models.Model):
         """The agreement in force (None before one is reached, or after a court refused to
         confirm it and mediation resumed)."""
         if "_agreement" not in self.__dict__:
-            self.__dict__["_agreement"] = self.agreements.filter(superseded=False).first()
+            prefetched = getattr(self, "_prefetched_objects_cache", {}).get("agreements")
+            if prefetched is not None:
+                self.__dict__["_agreement"] = next((a for a in prefetched if not a.superseded), None)
+            else:
+                self.__dict__["_agreement"] = self.agreements.select_related("tier__line").filter(superseded=False).first()
         return self.__dict__["_agreement"]
 
     def forget_agreement(self) -> None:

@@ -100,9 +100,11 @@ def is_court(user, dispute: Dispute) -> bool:
     courts = user_court_ids(user)
     if not courts:
         return False
-    from disputes.models import JudicialConfirmation
+    from disputes.models import JudicialConfirmation, Ruling
 
-    return JudicialConfirmation.objects.filter(agreement__dispute=dispute, court_id__in=courts, result__in=("pending",)).exists()
+    return JudicialConfirmation.objects.filter(
+        agreement__dispute=dispute, agreement__superseded=False, court_id__in=courts, result=Ruling.PENDING
+    ).exists()
 
 
 def is_entrusting_court(user, dispute: Dispute) -> bool:
