@@ -26,6 +26,8 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
         Link(_("我的网格"), "grids:tree", _("查看负责的网格、十户联防单元")),
         Link(_("上报事件"), "cases:report", _("巡查发现的隐患、纠纷、小事务")),
         Link(_("我的上报"), "cases:mine", _("上报事件的办理进度与核查")),
+        Link(_("登记纠纷"), "disputes:register", _("排查发现的矛盾纠纷，手机登记")),
+        Link(_("我的纠纷"), "disputes:mine", _("登记和调解的纠纷、到期提醒")),
         Link(_("住户与人员"), "populations:households", _("网格内住户、人员信息采集与更新")),
         Link(_("走访任务"), "populations:worklist", _("留守人员等到期、逾期的走访")),
     ),
@@ -37,6 +39,7 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
         Link(_("网格树"), "grids:tree", _("辖区网格")),
         Link(_("事件受理"), "cases:queue", _("受理、立案、派遣、督办")),
         Link(_("矛盾纠纷"), "disputes:queue", _("“132”调解研判与调度")),
+        Link(_("纠纷督办"), "disputes:supervision", _("各防线、各层级调解进度与超期")),
         Link(_("人员查询"), "populations:persons", _("辖区人员检索与导出")),
         Link(_("特殊人群统计"), "populations:programmes", _("六大工程在册人数")),
     ),
@@ -48,6 +51,7 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
     ),
     roles.LEADER: (
         Link(_("领导驾驶舱"), "dashboard:home", _("三升三降、同比环比、逐级下钻")),
+        Link(_("纠纷督办"), "disputes:supervision", _("矛盾纠纷调解进度与超期（只读）")),
         Link(_("辖区网格"), "grids:tree", _("网格树与导出")),
         Link(_("特殊人群统计"), "populations:programmes", _("六大工程在册人数（不含姓名）")),
     ),
@@ -75,6 +79,12 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
 DEPARTMENT_LINKS: tuple[Link, ...] = (Link(_("承办事件"), "cases:department", _("派给本单位或本人的事件：签收、反馈、退回")),)
 
 
+# Court accounts (disputes.Court.members) and members of a mediation body
+# (disputes.MediationBody.members) may hold no role either.
+COURT_LINKS: tuple[Link, ...] = (Link(_("委托调解"), "disputes:entrusted", _("委派、委托调解与司法确认申请")),)
+MEDIATION_BODY_LINKS: tuple[Link, ...] = (Link(_("我的调解"), "disputes:mine", _("本组织调解的纠纷、到期提醒")),)
+
+
 def _department_member(user, *, asked_already: bool = False) -> bool:
     """Whether ``user`` works cases for a department. With ``asked_already`` (the menu on
     every page) only users with no role pay the query; for the others the answer is used
@@ -85,6 +95,36 @@ def _department_member(user, *, asked_already: bool = False) -> bool:
     if asked_already and user_role_names(user):
         return bool(getattr(user, "_kaili_case_departments", None))
     return bool(user_department_ids(user))
+
+
+def _court_account(user, *, asked_already: bool = False) -> bool:
+    """Whether ``user`` works for a court; ``asked_already`` as for departments."""
+    from disputes.models import user_court_ids
+
+    if asked_already and user_role_names(user):
+        return bool(getattr(user, "_kaili_courts", None))
+    return bool(user_court_ids(user))
+
+
+def _body_member(user) -> bool:
+    """Members of a mediation body who hold no role (the roles that mediate have their own link)."""
+    from disputes.models import MediationBody
+
+    if user_role_names(user):
+        return False
+    return MediationBody.members.through.objects.filter(user_id=user.pk, mediationbody__is_active=True).exists()
+
+
+def _membership_links(user, *, asked_already: bool = False) -> list[tuple[str, tuple[Link, ...]]]:
+    """(section title, links) for what the user works through a membership, not a role."""
+    sections = []
+    if _department_member(user, asked_already=asked_already):
+        sections.append((_("承办单位"), DEPARTMENT_LINKS))
+    if _court_account(user, asked_already=asked_already):
+        sections.append((_("人民法院"), COURT_LINKS))
+    if _body_member(user):
+        sections.append((_("调解组织"), MEDIATION_BODY_LINKS))
+    return sections
 
 
 def _resolved(links):
@@ -106,10 +146,10 @@ def home_sections(user) -> list[dict]:
         {"role": ROLES[name].label, "links": list(_resolved(ROLE_LINKS.get(name, ()))), "scope": granted.get(name, [])}
         for name in sorted(user_role_names(user), key=list(ROLES).index)
     ]
-    if _department_member(user):
-        links = list(_resolved(DEPARTMENT_LINKS))
+    for title, membership_links in _membership_links(user):
+        links = list(_resolved(membership_links))
         if links:
-            sections.append({"role": _("承办单位"), "links": links, "scope": []})
+            sections.append({"role": title, "links": links, "scope": []})
     return sections
 
 
@@ -120,6 +160,9 @@ def menu_links(user) -> list[dict]:
             if link["url"] not in seen:
                 seen.add(link["url"])
                 links.append(link)
-    if _department_member(user, asked_already=True):
-        links += [link for link in _resolved(DEPARTMENT_LINKS) if link["url"] not in seen]
+    for _title, membership_links in _membership_links(user, asked_already=True):
+        for link in _resolved(membership_links):
+            if link["url"] not in seen:
+                seen.add(link["url"])
+                links.append(link)
     return links
