@@ -33,3 +33,15 @@ def cast(tree):
         department=make_department(members=[handler]),
         leader=make_user("leader_city", LEADER, [tree.city], totp=True),
     )
+
+
+@pytest.fixture
+def without_disputes_app():
+    """The incident hook as it stands without the disputes app's receiver (which
+    disputes.apps registers at start-up): for the tests of the hook itself."""
+    from cases import hooks
+
+    saved = list(hooks._receivers)
+    hooks._receivers.clear()
+    yield
+    hooks._receivers[:] = saved

@@ -344,7 +344,7 @@ def test_a_criminal_case_is_marked_cleared(api, cast):
     assert "clear" not in case["available_steps"]
 
 
-def test_turning_a_dispute_into_a_dispute_record(api, cast):
+def test_turning_a_dispute_into_a_dispute_record(api, cast, without_disputes_app):
     incident = report(cast.worker, cast.tree.unit_a, code=NEIGHBOUR_DISPUTE, description="邻居因漏水争吵")
     before = IncidentTransition.objects.count()
     refused = error_of(take(api, cast.centre, incident, "turn-into-dispute"), 409)

@@ -473,7 +473,7 @@ class TestCasePage:
         assert case.cleared and case.cleared_on == timezone.localdate()
         assert 'id="step-clear"' not in body_of(client.get(url("detail", incident.number)))
 
-    def test_turning_into_a_dispute_is_offered_only_when_available(self, client, cast):
+    def test_turning_into_a_dispute_is_offered_only_when_available(self, client, cast, without_disputes_app):
         incident = report(cast.worker, cast.tree.grid_a, code=NEIGHBOUR_DISPUTE)
         client.force_login(cast.centre)
         assert 'id="step-transfer"' not in body_of(client.get(url("detail", incident.number)))

@@ -438,7 +438,7 @@ def test_a_stale_version_is_told_the_case_changed(cast):
     assert Incident.objects.get(pk=incident.pk).status == Status.FILED
 
 
-def test_turning_into_a_dispute_waits_for_the_disputes_app_then_links_both(cast):
+def test_turning_into_a_dispute_waits_for_the_disputes_app_then_links_both(cast, without_disputes_app):
     incident = report(cast.worker, cast.tree.unit_a, code=NEIGHBOUR_DISPUTE, description="邻居因漏水争吵")
     with pytest.raises(Conflict):
         incident_step(actor=cast.centre, incident=incident, step=Step.TRANSFER)
