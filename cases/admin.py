@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from cases.models import CalendarDay, Category, Department
 from cases.services import department_members_changed
+from kaili.admin import MembersAuditedAdmin
 
 
 @admin.register(Category)
@@ -19,7 +20,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(MembersAuditedAdmin):
     list_display = ("code", "name", "node", "is_active")
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -30,12 +31,9 @@ class DepartmentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_related(self, request, form, formsets, change):
-        # Membership opens the cases dispatched to the department: an access right, audited
-        # as a grant or a withdrawal, like a role.
-        before = set(form.instance.members.values_list("pk", flat=True)) if change else set()
-        super().save_related(request, form, formsets, change)
-        department_members_changed(actor=request.user, department=form.instance, before=before)
+    def members_changed(self, actor, obj, before):
+        # Membership opens the cases dispatched to the department.
+        department_members_changed(actor=actor, department=obj, before=before)
 
 
 @admin.register(CalendarDay)

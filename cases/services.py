@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -41,7 +40,7 @@ from cases.workflow import STEP_RULES, Step, may_take, step_applies
 from grids.models import AreaType, Grid, GridKind
 from grids.services import require_open_node
 from kaili.attachments import check_file, check_photo
-from kaili.audit import audit_record
+from kaili.audit import audit_members_changed, audit_record
 from kaili.exceptions import Conflict
 from kaili.models import AuditAction
 from kaili.numbering import record_number
@@ -616,18 +615,7 @@ def incident_bulk_dispatch(*, actor, incidents, department=None, handler=None, n
 
 def department_members_changed(*, actor, department: Department, before: set[int]) -> None:
     """Audit who joined and who left ``department`` (its members handle its cases)."""
-    after = set(department.members.values_list("pk", flat=True))
-    users = dict(get_user_model().objects.filter(pk__in=before ^ after).values_list("pk", "username"))
-    for action, changed in ((AuditAction.GRANT, after - before), (AuditAction.REVOKE, before - after)):
-        for pk in sorted(changed):
-            audit_record(
-                actor=actor,
-                action=action,
-                object_type="cases.department",
-                object_id=str(department.pk),
-                object_repr=department.name,
-                changes={"member": users.get(pk, str(pk)), "department": department.code},
-            )
+    audit_members_changed(actor=actor, obj=department, before=before, department=department.code)
 
 
 def department_for(category: Category) -> Department | None:

@@ -59,3 +59,17 @@ admin.site.login = admin_login
 admin.site.password_change = admin_password_change
 admin.site.site_header = _("凯里市网格化治理平台 管理后台")
 admin.site.site_title = _("凯里市网格化治理平台 管理后台")
+
+
+class MembersAuditedAdmin(admin.ModelAdmin):
+    """An admin whose ``members`` open records (a department's cases, a mediation body's
+    disputes, a court's confirmations): membership set here is handed to the service that
+    audits it as grants and withdrawals, ``members_changed(actor, obj, before)``."""
+
+    def members_changed(self, actor, obj, before: set[int]) -> None:
+        raise NotImplementedError
+
+    def save_related(self, request, form, formsets, change):
+        before = set(form.instance.members.values_list("pk", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        self.members_changed(request.user, form.instance, before)

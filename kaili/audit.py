@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kaili.locks import AUDIT_CHAIN_LOCK, advisory_xact_lock
-from kaili.models import AuditCheck, AuditEntry, AuditOutcome
+from kaili.models import AuditAction, AuditCheck, AuditEntry, AuditOutcome
 
 GENESIS_HASH = "0" * 64
 
@@ -107,6 +107,19 @@ def audit_record(
         entry.row_hash = chain_hash(entry.prev_hash, entry)
         entry.save(force_insert=True)
     return entry
+
+
+def audit_members_changed(*, actor, obj, before: set[int], field: str = "members", **context) -> None:
+    """Audit who joined and who left ``obj``'s ``field`` (a department, a mediation body, a
+    court): membership opens the records the group works on, so each change is a grant or
+    a withdrawal, like a role. ``context`` goes into every row (e.g. the group's code)."""
+    from django.contrib.auth import get_user_model
+
+    after = set(getattr(obj, field).values_list("pk", flat=True))
+    users = dict(get_user_model().objects.filter(pk__in=before ^ after).values_list("pk", "username"))
+    for action, changed in ((AuditAction.GRANT, after - before), (AuditAction.REVOKE, before - after)):
+        for pk in sorted(changed):
+            audit_record(actor=actor, action=action, obj=obj, changes={"member": users.get(pk, str(pk)), **context})
 
 
 @dataclass
