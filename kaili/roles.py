@@ -95,6 +95,7 @@ DISPUTE_TABLES = (
     "disputes.change_disputecategory",
     "disputes.add_disputescale",
     "disputes.change_disputescale",
+    "disputes.change_mediationline",
     "disputes.change_tier",
     "disputes.add_mediationbody",
     "disputes.change_mediationbody",
