@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from disputes.catalogue import OTHER_CATEGORY
 from disputes.models import (
     GROUP_SIZE,
     Agreement,
@@ -54,7 +55,7 @@ from disputes.models import (
 from disputes.workflow import MEDIATE, STEP_RULES, Step, is_centre, may_take, next_tier, step_applies
 from grids.models import Grid, GridKind
 from grids.services import require_open_node
-from kaili.audit import audit_record
+from kaili.audit import audit_members_changed, audit_record
 from kaili.exceptions import Conflict
 from kaili.models import AuditAction, AuditOutcome
 from kaili.numbering import record_number
@@ -151,7 +152,7 @@ def _clean_amount(value, field: str, errors: dict):
     return amount.quantize(Decimal("0.01"))
 
 
-def _clean_parties(actor, parties, errors: dict) -> list[Party]:
+def _clean_parties(actor, parties, errors: dict, known_person_ids=frozenset()) -> list[Party]:
     parties = list(parties)
     if not parties:
         errors["parties"] = _("请至少填写一位当事人。")
@@ -161,6 +162,7 @@ def _clean_parties(actor, parties, errors: dict) -> list[Party]:
         return []
     linked = [party.person.pk for party in parties if party.person is not None]
     reachable = set(persons_for(actor).filter(pk__in=linked).values_list("pk", flat=True)) if linked else set()
+    reachable |= set(known_person_ids)
     cleaned = []
     for index, party in enumerate(parties, start=1):
         name = (party.name or "").strip()
@@ -271,6 +273,7 @@ def dispute_register(
     client_key: uuid.UUID | None = None,
     incident=None,
     court_ids=(),
+    known_person_ids=frozenset(),
 ) -> tuple[Dispute, bool]:
     """Register a dispute; returns ``(dispute, created)``. The same ``client_key`` sent
     again by the same person (a phone that lost the answer) returns the first one."""
@@ -298,7 +301,7 @@ def dispute_register(
     if risk not in Risk.values:
         errors["risk"] = _("风险等级“%(value)s”无效。") % {"value": risk}
     amount = _clean_amount(amount, "amount", errors)
-    cleaned = _clean_parties(actor, parties, errors)
+    cleaned = _clean_parties(actor, parties, errors, known_person_ids)
     try:
         people_count = max(len(cleaned), 1) if people_count in (None, "") else int(people_count)
     except (TypeError, ValueError):
@@ -352,16 +355,20 @@ def dispute_from_incident(actor, incident) -> str:
 
     category = (
         DisputeCategory.objects.filter(incident_category=incident.category, is_active=True).first()
+        or DisputeCategory.objects.filter(code=OTHER_CATEGORY, is_active=True).first()
         or DisputeCategory.objects.filter(is_active=True).order_by("-sort").first()
     )
     parties = []
     for involved in incident.people.select_related("person"):
         role = PartyRole.THIRD_PARTY if involved.role == PersonRole.WITNESS else PartyRole.RESPONDENT
         parties.append(Party(role=role, person=involved.person, name=involved.name if involved.person is None else ""))
-    if parties:
-        parties[0].role = PartyRole.APPLICANT
+    # the first person in the dispute applies; a witness never does, so with none the
+    # person who reported the incident is the applicant
+    principal = next((party for party in parties if party.role == PartyRole.RESPONDENT), None)
+    if principal is not None:
+        principal.role = PartyRole.APPLICANT
     else:
-        parties = [Party(role=PartyRole.APPLICANT, name=incident.reporter_name or _("（事件反映人）"))]
+        parties.insert(0, Party(role=PartyRole.APPLICANT, name=incident.reporter_name or _("（事件反映人）")))
     dispute, _created = dispute_register(
         actor=actor,
         name=(incident.title or incident.description[:30])[:100],
@@ -373,6 +380,9 @@ def dispute_from_incident(actor, incident) -> str:
         place=incident.place,
         parties=parties,
         incident=incident,
+        # the incident already names them: a person living outside the centre's area
+        # stays a party
+        known_person_ids={party.person.pk for party in parties if party.person is not None},
     )
     return dispute.number
 
@@ -381,11 +391,12 @@ def dispute_from_incident(actor, incident) -> str:
 
 
 def _lock(dispute: Dispute) -> Dispute:
-    return (
-        Dispute.objects.select_for_update(of=("self",))
-        .select_related("grid", "category", "scale", "line", "tier__line", "body")
-        .get(pk=dispute.pk)
-    )
+    # Lock the row alone, then read it with its relations. After waiting for another
+    # step's lock PostgreSQL re-reads only the locked row: columns joined in the locking
+    # statement would still be those from before that step (a tier moved on by a
+    # concurrent escalation came back as None).
+    Dispute.objects.select_for_update().filter(pk=dispute.pk).values_list("pk", flat=True).get()
+    return Dispute.objects.select_related("grid", "category", "scale", "line", "tier__line", "body").get(pk=dispute.pk)
 
 
 def _refuse(dispute: Dispute, step: str, version) -> None:
@@ -427,6 +438,18 @@ def _date(payload: dict, key: str, today: datetime.date, message: str, default=N
     return value
 
 
+def _acted_on(step: str, payload: dict, today: datetime.date) -> datetime.date:
+    """The day the act a step records took place (an agreement reached, a visit paid, a
+    court's acceptance or ruling), read after the step has checked it: a deadline is met
+    or missed by the act, not by the day it is typed in. Other steps act today."""
+    key = {Step.RECORD_AGREEMENT: "reached_on", Step.FOLLOW_UP: "visited_on", Step.RECORD_RULING: "ruled_on"}.get(step)
+    if step == Step.RECORD_RULING and (payload.get("result") or Ruling.PENDING) == Ruling.PENDING:
+        key = "accepted_on"
+    if key is None or not payload.get(key):
+        return today
+    return _date(payload, key, today, "")
+
+
 def _take_step(actor, dispute: Dispute, step: str, version, payload: dict) -> Dispute:
     case = _lock(dispute)
     if not may_take(actor, case, step):
@@ -436,9 +459,9 @@ def _take_step(actor, dispute: Dispute, step: str, version, payload: dict) -> Di
     today = timezone.localdate(now)
     rule = STEP_RULES[step]
     waited_for = case.due_on
-    late = bool(rule.meets_deadline and waited_for is not None and today > waited_for)
     from_status = case.status
     note, details = APPLY[step](actor, case, payload, today)
+    late = bool(rule.meets_deadline and waited_for is not None and _acted_on(step, payload, today) > waited_for)
     if rule.target is not None:
         case.status = rule.target
     if case.status in (Status.RESOLVED, Status.UNRESOLVED, Status.WITHDRAWN):
@@ -582,7 +605,12 @@ def _apply_escalate(actor, case, payload, today):
     requested = payload.get("tier")
     if requested is not None and requested.pk != higher.pk:
         raise ValidationError({"tier": _("应逐级升级：%(current)s之后是%(next)s。") % {"current": case.tier, "next": higher}})
-    details = _assignment(case, {**payload, "tier": higher}, today, keep_mediators=True)
+    if higher.line_id != case.tier.line_id and not payload.get("mediators") and payload.get("body") is None:
+        # the next line's mediators are other people: the village's stay out of it
+        message = _("升级到%(line)s须指派该防线的调解员或调解组织。")
+        raise ValidationError({"mediators": message % {"line": higher.line.name}})
+    # within a line the same mediators carry on unless others are named
+    details = _assignment(case, {**payload, "tier": higher}, today, keep_mediators=higher.line_id == case.tier.line_id)
     case.escalations += 1
     return reason, details
 
@@ -621,6 +649,8 @@ def _apply_record_agreement(actor, case, payload, today):
     if form not in AgreementForm.values:
         raise ValidationError({"form": _("请选择协议形式（书面或口头）。")})
     reached_on = _date(payload, "reached_on", today, _("请填写达成日期。"), default=today)
+    if reached_on < case.occurred_on:
+        raise ValidationError({"reached_on": _("达成日期不能早于纠纷发生日期 %(date)s。") % {"date": case.occurred_on}})
     terms = _text(payload, "terms", _("请填写协议内容。"))
     errors = {}
     amount = _clean_amount(payload.get("amount"), "amount", errors)
@@ -711,6 +741,10 @@ def _apply_record_ruling(actor, case, payload, today):
     result = payload.get("result") or Ruling.PENDING
     if result not in Ruling.values:
         raise ValidationError({"result": _("裁定结果“%(value)s”无效。") % {"value": result}})
+    if result in (Ruling.PENDING, Ruling.NOT_ACCEPTED) and confirmation.accepted_on is not None:
+        raise ValidationError(
+            {"result": _("法院已于 %(date)s 受理该申请，请记录确认有效或驳回的裁定。") % {"date": confirmation.accepted_on}}
+        )
     details = {"confirmation": confirmation.pk, "result": result}
     if result == Ruling.NOT_ACCEPTED:
         ruled_on = _date(payload, "ruled_on", today, _("请填写裁定日期。"), default=today)
@@ -798,7 +832,11 @@ def _apply_follow_up(actor, case, payload, today):
     )
     agreement.performance = performance
     agreement.save(update_fields=["performance"])
-    if performance == Performance.PERFORMED:
+    if performance == Performance.PERFORMING:
+        # visit again once the performance deadline has passed
+        case.due_on = max(agreement.performance_due or today, today) + datetime.timedelta(days=follow_up_days())
+    else:
+        # performed, or breached: the dispute now waits to be closed
         case.due_on = today + datetime.timedelta(days=triage_days())
     return note, {"performance": performance, "visited_on": visited_on.isoformat()}
 
@@ -956,16 +994,12 @@ def court_entrust(
         )
         case = _lock(dispute)
         now = timezone.now()
-        tier = body.tier or body.line.tiers.order_by("level").first()
-        case.line, case.tier, case.body = tier.line, tier, body
+        # the body's own tier, its mediators checked like any assignment, the deadline
+        # capped by the court's
+        _assignment(case, {"body": body, "mediators": mediators}, today)
         case.status = Status.MEDIATING
-        case.accepted_at = now
-        case.tier_started_on = today
-        case.due_on = entrusted.due_on
         case.version += 1
         case.save()
-        if mediators:
-            case.mediators.set(mediators)
         _transition(
             case,
             Step.ENTRUST,
@@ -981,7 +1015,11 @@ def court_entrust(
 def dispute_party_revealed(*, actor, dispute: Dispute, party: DisputeParty) -> str:
     """The clear identity number of a party told by name (registry people are revealed
     through the registry), for those working the dispute; every showing is audited."""
-    if not (is_centre(actor, dispute) or may_take(actor, dispute, Step.RECORD_SESSION)):
+    if party.person_id is not None:
+        raise ValidationError({"party": _("该当事人来自人员库，请在人员库中查看完整证件号码。")})
+    # a party of another dispute is not reached through this one's mediators
+    works_it = party.dispute_id == dispute.pk and (is_centre(actor, dispute) or may_take(actor, dispute, Step.RECORD_SESSION))
+    if not works_it:
         audit_record(
             actor=actor,
             action=AuditAction.READ_SENSITIVE,
@@ -999,3 +1037,17 @@ def dispute_party_revealed(*, actor, dispute: Dispute, party: DisputeParty) -> s
         changes={"party": party.pk, "masked": party.id_number_masked},
     )
     return party.identity_number
+
+
+# --- membership --------------------------------------------------------------------------
+
+
+def body_members_changed(*, actor, body: MediationBody, before: set[int]) -> None:
+    """Audit who joined and who left ``body``: its members mediate the disputes routed to it."""
+    audit_members_changed(actor=actor, obj=body, before=before, body=body.name)
+
+
+def court_members_changed(*, actor, court: Court, before: set[int]) -> None:
+    """Audit who joined and who left ``court``: its accounts rule on confirmations, entrust
+    cases and read what the court asked for."""
+    audit_members_changed(actor=actor, obj=court, before=before, court=court.code)

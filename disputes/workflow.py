@@ -66,7 +66,9 @@ STEP_RULES: dict[str, StepRule] = {
     Step.EXTEND: StepRule((Status.MEDIATING, Status.FAILED), None, EXTENDER, meets_deadline=False),
     Step.RECORD_AGREEMENT: StepRule((Status.MEDIATING,), Status.AGREED, MEDIATOR),
     Step.APPLY_CONFIRMATION: StepRule((Status.AGREED,), Status.CONFIRMING, MEDIATOR, meets_deadline=False),
-    Step.RECORD_RULING: StepRule((Status.CONFIRMING,), None, COURT),
+    # the court's own limits are kept on the confirmation (JudicialConfirmation.late): a
+    # late court does not make the mediation late
+    Step.RECORD_RULING: StepRule((Status.CONFIRMING,), None, COURT, meets_deadline=False),
     Step.FOLLOW_UP: StepRule((Status.AGREED,), None, FOLLOWER),
     Step.CLOSE: StepRule((Status.AGREED, Status.MEDIATING, Status.FAILED), None, MEDIATOR),
     Step.WITHDRAW: StepRule((Status.REGISTERED, Status.MEDIATING, Status.FAILED), Status.WITHDRAWN, MEDIATOR),
