@@ -10,7 +10,7 @@ every step is a ``DisputeTransition`` row.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Grid
@@ -226,6 +226,17 @@ def user_court_ids(user) -> set[int]:
     return cached
 
 
+def _mediation_links(user) -> tuple[list[int], list[int]]:
+    """(disputes ``user`` is a mediator of, bodies ``user`` is a member of), one query."""
+    assigned = Dispute.mediators.through.objects.filter(user_id=user.pk).annotate(kind=Value("d"))
+    member = MediationBody.members.through.objects.filter(user_id=user.pk).annotate(kind=Value("b"))
+    rows = assigned.values_list("kind", "dispute_id").union(member.values_list("kind", "mediationbody_id"), all=True)
+    mediated, bodies = [], []
+    for kind, pk in rows:
+        (mediated if kind == "d" else bodies).append(pk)
+    return sorted(mediated), sorted(bodies)
+
+
 def dispute_access(user, action: str, prefix: str = "") -> Q:
     """The condition on disputes (reached through ``prefix``) under which ``user`` may do
     ``action``: the grid scope of their roles, and for reading also the disputes they
@@ -240,19 +251,24 @@ def dispute_access(user, action: str, prefix: str = "") -> Q:
     else:
         condition = scope_filter(ranges, f"{prefix}grid")
     if action == VIEW and user is not None and user.is_authenticated and user.is_active:
+        # Constant id lists, not EXISTS subqueries: with constants PostgreSQL ORs index
+        # scans together; with a subquery it scans the whole table (a grid worker's list
+        # 290 ms -> a few ms at 100,000 disputes).
         condition |= Q(**{f"{prefix}registered_by": user})
-        outer = f"{prefix}pk" if prefix else "pk"
-        mediates = Dispute.mediators.through.objects.filter(dispute_id=OuterRef(outer), user_id=user.pk)
-        condition |= Q(Exists(mediates))
+        mediated, bodies = _mediation_links(user)
+        if mediated:
+            condition |= Q(**{f"{prefix}pk__in": mediated})
         # the members of the body a dispute is routed to mediate it (workflow.is_mediator)
-        in_body = MediationBody.members.through.objects.filter(mediationbody_id=OuterRef(f"{prefix}body_id"), user_id=user.pk)
-        condition |= Q(Exists(in_body))
+        if bodies:
+            condition |= Q(**{f"{prefix}body_id__in": bodies})
         courts = user_court_ids(user)
         if courts:
-            condition |= Q(Exists(EntrustedMediation.objects.filter(dispute_id=OuterRef(outer), court_id__in=courts)))
-            condition |= Q(
-                Exists(JudicialConfirmation.objects.filter(agreement__dispute_id=OuterRef(outer), court_id__in=courts))
-            )
+            asked = {
+                *EntrustedMediation.objects.filter(court_id__in=courts).values_list("dispute_id", flat=True),
+                *JudicialConfirmation.objects.filter(court_id__in=courts).values_list("agreement__dispute_id", flat=True),
+            }
+            if asked:
+                condition |= Q(**{f"{prefix}pk__in": sorted(asked)})
     return condition
 
 
