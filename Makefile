@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/grid_tree.py
 	$(BIN)/python bench/populations.py
 	$(BIN)/python bench/cases.py
+	$(BIN)/python bench/disputes.py
 
 check-deploy: install
 	KAILI_ENV=production DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \

@@ -55,6 +55,31 @@ DEMO_HANDLERS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoCourtAccount:
+    """A court account (法院账号): no grid role, it works what its court entrusted to
+    mediation and the judicial confirmations asked of it (``disputes.models.Court.members``)."""
+
+    username: str
+    full_name: str
+    court: str  # disputes.Court code, seeded by the disputes migrations
+
+
+DEMO_COURT_ACCOUNTS = (DemoCourtAccount("court_kaili", "赵文静（凯里市人民法院）", "kaili"),)
+
+
+@dataclass(frozen=True)
+class DemoCommitteeMember:
+    """A demo account that also sits on the people's mediation committee of a zone (the
+    committees are made with the demo disputes, ``disputes.demo``)."""
+
+    username: str
+    zone: str
+
+
+DEMO_COMMITTEE_MEMBERS = (DemoCommitteeMember("mediator", "522601001001"),)
+
+
 def demo_totp_key(username: str, seed: int) -> bytes:
     """A fixed TOTP key per demo account, so the printed secret stays valid across runs."""
     return hashlib.sha256(f"kaili-demo-{seed}-{username}".encode()).digest()[:20]
@@ -75,6 +100,8 @@ def seed_demo_users(*, seed: int = 2016) -> list[dict]:
             secret = base64.b32encode(device.bin_key).decode()
         rows.append({"username": demo.username, "role": demo.role, "codes": " ".join(demo.codes), "totp_secret": secret})
     rows += seed_demo_handlers()
+    rows += seed_demo_court_accounts()
+    seed_demo_committee_members()
     return rows
 
 
@@ -100,3 +127,36 @@ def seed_demo_handlers() -> list[dict]:
             }
         )
     return rows
+
+
+def seed_demo_court_accounts() -> list[dict]:
+    """The court accounts, members of their court (when it exists)."""
+    from disputes.models import Court
+
+    rows = []
+    for demo in DEMO_COURT_ACCOUNTS:
+        user = User.objects.filter(username=demo.username).first()
+        if user is None:
+            user = user_create(actor=None, username=demo.username, password=DEMO_PASSWORD, full_name=demo.full_name)
+        court = Court.objects.filter(code=demo.court).first()
+        if court is not None:
+            court.members.add(user)
+        rows.append(
+            {"username": demo.username, "role": "", "codes": "", "totp_secret": "", "court": court.name if court else demo.court}
+        )
+    return rows
+
+
+def seed_demo_committee_members() -> int:
+    """Seat the demo accounts on their zone's mediation committee, once it exists; returns
+    how many seats were added."""
+    from disputes.models import BodyKind, MediationBody
+
+    added = 0
+    for demo in DEMO_COMMITTEE_MEMBERS:
+        user = User.objects.filter(username=demo.username).first()
+        body = MediationBody.objects.filter(kind=BodyKind.COMMITTEE, node__code=demo.zone).order_by("pk").first()
+        if user is not None and body is not None and not body.members.filter(pk=user.pk).exists():
+            body.members.add(user)
+            added += 1
+    return added
