@@ -342,11 +342,12 @@ def incident_opened(*, actor, incident: Incident, attachment: IncidentAttachment
 
 
 def _lock(incident: Incident) -> Incident:
-    return (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("grid__parent", "category", "department", "handler", "reporter")
-        .get(pk=incident.pk)
-    )
+    # Lock the row alone, then read it with its relations. After waiting for another
+    # step's lock PostgreSQL re-reads only the locked row: a department or handler joined
+    # in the locking statement would be the one from before that step (and a changed
+    # foreign key can make the row vanish from the join).
+    Incident.objects.select_for_update().filter(pk=incident.pk).values_list("pk", flat=True).get()
+    return Incident.objects.select_related("grid__parent", "category", "department", "handler", "reporter").get(pk=incident.pk)
 
 
 def _refuse(incident: Incident, step: str, version) -> None:
