@@ -450,6 +450,15 @@ def _acted_on(step: str, payload: dict, today: datetime.date) -> datetime.date:
     return _date(payload, key, today, "")
 
 
+def _collect(errors: dict, clean, *args, **kwargs):
+    """``clean(*args, **kwargs)``, its ValidationError added to ``errors`` (None then)."""
+    try:
+        return clean(*args, **kwargs)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        return None
+
+
 def _take_step(actor, dispute: Dispute, step: str, version, payload: dict) -> Dispute:
     case = _lock(dispute)
     if not may_take(actor, case, step):
@@ -662,11 +671,12 @@ def _apply_record_agreement(actor, case, payload, today):
             errors["parties_signed"] = _("书面协议须由各方当事人签名。")
         if not mediator_signed:
             errors["mediator_signed"] = _("书面协议须由调解员签名。")
-        signed_on = _date(payload, "signed_on", today, _("请填写签名日期。"), default=reached_on)
-        sealed_on = _date(payload, "sealed_on", today, _("书面协议须加盖调解委员会印章，请填写盖章日期。"))
-        if signed_on < reached_on:
+        # every missing signature, seal or date told at once
+        signed_on = _collect(errors, _date, payload, "signed_on", today, _("请填写签名日期。"), default=reached_on)
+        sealed_on = _collect(errors, _date, payload, "sealed_on", today, _("书面协议须加盖调解委员会印章，请填写盖章日期。"))
+        if signed_on is not None and signed_on < reached_on:
             errors["signed_on"] = _("签名日期不能早于达成日期。")
-        if sealed_on < reached_on:
+        if sealed_on is not None and sealed_on < reached_on:
             errors["sealed_on"] = _("盖章日期不能早于达成日期。")
     performance_due = payload.get("performance_due")
     if performance_due not in (None, ""):

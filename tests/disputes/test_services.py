@@ -1166,3 +1166,33 @@ def test_a_party_of_another_dispute_is_not_revealed_through_this_one(people):
         dispute_party_revealed(actor=people.mediator, dispute=mine, party=theirs.parties.get())
     denied = AuditEntry.objects.get(action=AuditAction.READ_SENSITIVE)
     assert denied.outcome == AuditOutcome.DENIED
+
+
+def test_a_written_agreement_missing_signatures_and_seal_is_told_everything_at_once(people):
+    dispute = at_tier(people, 12)
+    with refused(dispute, field="sealed_on") as raised:
+        step(people.mediator, dispute, Step.RECORD_AGREEMENT, form="written", terms="和解")
+    assert {"parties_signed", "mediator_signed", "sealed_on"} <= set(raised.value.message_dict)
+
+
+def test_a_party_of_the_incident_living_outside_the_centres_area_stays_a_party(people):
+    """The incident already names them: the centre of town T1 transfers it although the
+    person lives in town T2, outside that centre's registry."""
+    from cases.services import Involved, incident_step
+    from cases.workflow import Step as IncidentStep
+    from grids.models import GridKind
+    from grids.services import grid_create
+    from kaili.roles import CENTRE_STAFF
+    from tests.cases.factories import NEIGHBOUR_DISPUTE, report
+    from tests.factories import make_user
+    from tests.populations.factories import make_person
+
+    unit_c = grid_create(
+        actor=None, code="52260110120000101", name="南花1-1十户联防", kind=GridKind.UNIT, parent=people.tree.grid_c
+    )
+    visitor = make_person(unit=unit_c, name="外村人")
+    city_centre = make_user("centre_city", CENTRE_STAFF, [people.tree.city])
+    incident = report(city_centre, people.tree.unit_a, code=NEIGHBOUR_DISPUTE, people=[Involved(person=visitor, role="party")])
+    incident_step(actor=people.centre, incident=incident, step=IncidentStep.TRANSFER)
+    party = Dispute.objects.get(incident=incident).parties.get(person__isnull=False)
+    assert (party.person, party.role) == (visitor, "applicant")
