@@ -42,74 +42,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    BENCH_MARK,
+    audited_load,
+    demo_span,
+    forget_marked,
+    measure_plan,
+    measure_post,
+    print_table,
+    seed_demo_base,
+    signed_in_get,
+    status_totals,
+    vacuum,
+    vacuum_after_load,
+    wipe,
+    write_results,
+)
 from bench.run import setup_django  # noqa: E402
 
 DATABASE = "kaili_bench_cases"
-SLOW_MS = 50
-EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) "
 TRIVIAL = "/api/categories/?q=1201"
-BENCH_MARK = "（压测"  # in the description of every incident the benchmark reports
 OUTPUT = ROOT / "var" / "bench" / "cases.json"
-
-
-class QueryRecorder:
-    """Counts the queries of a run and keeps the slowest (text, parameters, milliseconds)."""
-
-    def __init__(self):
-        self.count = 0
-        self.slowest = (None, None, 0.0)
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        start = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            elapsed = (time.perf_counter() - start) * 1000
-            if elapsed > self.slowest[2] and not many:
-                self.slowest = (sql, params, elapsed)
-
-
-def explain(sql: str, params) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(EXPLAIN + sql, params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
-def measure(label: str, fn, runs: int) -> dict:
-    """Median/min/max milliseconds over ``runs``, the queries of the last run, and the plan
-    of its slowest query when that took more than SLOW_MS."""
-    from django.db import connection
-
-    samples, recorder = [], None
-    fn()  # warm up: first-use imports, URL resolver, plan caches
-    for _ in range(runs):
-        recorder = QueryRecorder()
-        with connection.execute_wrapper(recorder):
-            start = time.perf_counter()
-            fn()
-            samples.append((time.perf_counter() - start) * 1000)
-    sql, params, slowest = recorder.slowest
-    row = {
-        "label": label,
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "queries": recorder.count,
-        "slowest_query_ms": round(slowest, 1),
-    }
-    print(
-        f"{label:<66} median {row['median']:8.1f} ms  min {row['min']:8.1f}  max {row['max']:8.1f}  "
-        f"queries {recorder.count:>3}  slowest query {slowest:6.1f} ms",
-        flush=True,
-    )
-    if slowest > SLOW_MS and sql:
-        row["slowest_query"] = sql
-        row["explain"] = explain(sql, params)
-        print(f"\n  slowest query ({slowest:.1f} ms):\n  {sql}\n\n{row['explain']}\n", flush=True)
-    return row
+INCIDENT_TABLES = ("cases_incident", "cases_incidenttransition", "cases_incidentperson")
 
 
 # --- data ----------------------------------------------------------------------------
@@ -124,57 +78,25 @@ def scale_for(incidents: int) -> float:
 
 
 def wipe_incidents() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE cases_incident, cases_incidenttransition, cases_incidentperson, cases_incidentattachment "
-            "RESTART IDENTITY CASCADE"
-        )
-        cursor.execute("DELETE FROM kaili_numbersequence WHERE key LIKE 'SJ-%%'")
+    wipe(("cases_incident", "cases_incidenttransition", "cases_incidentperson", "cases_incidentattachment"), "SJ")
 
 
 def forget_bench_reports() -> int:
-    """Drop the incidents earlier runs reported, so that every run reads the same data."""
+    """Drop the incidents earlier runs reported (BENCH_MARK in their description)."""
     from cases.models import Incident
 
-    return Incident.objects.filter(description__contains=BENCH_MARK).delete()[0]
-
-
-def vacuum() -> None:
-    """What autovacuum does some minutes after a bulk load: the visibility map (index-only
-    scans) and fresh statistics."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) cases_incident, cases_incidenttransition, cases_incidentperson")
+    return forget_marked(Incident, "description")
 
 
 def prepare(args) -> dict:
     """Tree, accounts, registry, incidents; returns what the load took."""
-    from django.db.models import Count
-    from django.utils import timezone
-
     from cases import demo
     from cases.models import Incident
-    from cases.seeding import seed_case_tables
-    from grids.demo import seed_demo_tree
-    from kaili.demo import seed_demo_users
-    from kaili.models import AuditAction, AuditEntry
-    from kaili.roles import sync_roles
-    from populations.demo import seed_populations
 
-    sync_roles()
-    seed_case_tables()
-    tree = seed_demo_tree(seed=args.seed)
-    seed_demo_users(seed=args.seed)
-    seed_populations(seed=args.seed, scale=0.02)
-    print(f"tree: {sum(tree.nodes_by_kind.values()):,} nodes, {tree.households:,} households", flush=True)
+    seed_demo_base(args.seed)
     scale = scale_for(args.incidents)
     planned = demo.planned_incidents(scale)
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime(demo.DEMO_YEARS[0], 1, 1, tzinfo=tz)
-    end = datetime.datetime(demo.DEMO_YEARS[-1] + 1, 1, 1, tzinfo=tz)
+    start, end = demo_span(demo.DEMO_YEARS)
     present = Incident.objects.filter(occurred_at__gte=start, occurred_at__lt=end).count()
     if args.rebuild or present != planned:
         if present:
@@ -182,9 +104,7 @@ def prepare(args) -> dict:
         wipe_incidents()
         print(f"generating {planned:,} incidents at scale {scale:.4f} ...", flush=True)
         result = demo.seed_incidents(seed=args.seed, scale=scale)
-        started = time.perf_counter()
-        vacuum()
-        print(f"  VACUUM (ANALYZE) after the load: {time.perf_counter() - started:.1f} s", flush=True)
+        vacuum_after_load(INCIDENT_TABLES)
         load = {
             "incidents": result.created,
             "transitions": result.transitions,
@@ -194,20 +114,12 @@ def prepare(args) -> dict:
             "this_run": True,
         }
     else:
-        entry = AuditEntry.objects.filter(action=AuditAction.IMPORT, object_type="cases.incident").order_by("-id").first()
-        changes = entry.changes if entry else {}
-        load = {
-            "incidents": changes.get("incidents"),
-            "transitions": changes.get("transitions"),
-            "people": changes.get("people"),
-            "seconds": changes.get("seconds"),
-            "scale": scale,
-            "this_run": False,
-        }
+        load = audited_load("cases.incident", ("incidents", "transitions", "people", "seconds"))
+        load.update(scale=scale, this_run=False)
         print(f"incidents already loaded (--rebuild to time the load again); the load took {load['seconds']} s", flush=True)
         if forget_bench_reports():
-            vacuum()
-    statuses = dict(Incident.objects.values_list("status").annotate(n=Count("pk")).order_by().values_list("status", "n"))
+            vacuum(INCIDENT_TABLES)
+    statuses = status_totals(Incident)
     load["total"] = sum(statuses.values())
     load["by_status"] = statuses
     print(
@@ -222,19 +134,8 @@ def prepare(args) -> dict:
 # --- reads ---------------------------------------------------------------------------
 
 
-def page_exists(path: str) -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve(path.split("?")[0])
-    except Resolver404:
-        return False
-    return True
-
-
 def reads(args) -> list[dict]:
     from django.db.models import Count
-    from django.test import Client
 
     from cases.models import Incident
     from kaili.models import User
@@ -242,19 +143,7 @@ def reads(args) -> list[dict]:
     worker = User.objects.get(username="gridworker")
     centre = User.objects.get(username="centre")
     town = "522601001"
-    clients = {}
-    for user in (worker, centre):
-        client = Client()
-        client.force_login(user)
-        clients[user.username] = client
-
-    def get(who, path):
-        def run():
-            response = clients[who].get(path)
-            assert response.status_code == 200, (path, response.status_code, response.content[:300])
-
-        return run
-
+    get = signed_in_get((worker, centre))
     mine = Incident.objects.restrict(worker).count()
     case = (
         Incident.objects.filter(grid__code__startswith=town, status="evaluated")
@@ -282,14 +171,10 @@ def reads(args) -> list[dict]:
         (f"(c) centre: GET /cases/{case[0]}/ (page)", "centre", f"/cases/{case[0]}/"),
         (f"(-) anyone: GET {TRIVIAL} (trivial view)", "gridworker", TRIVIAL),
     ]
-    rows = []
-    for label, who, path in plan:
-        if not page_exists(path):
-            print(f"{label:<66} skipped: no such URL yet", flush=True)
-            rows.append({"label": label, "skipped": "no such URL"})
-            continue
-        rows.append(measure(label, get(who, path), args.runs))
-    rows.append(measure_report_in_process(worker, args.runs))
+    rows = measure_plan(plan, get, args.runs)
+    rows.append(
+        measure_post("(d) grid worker: POST /api/incidents/ (in process)", worker, "/api/incidents/", report_body, args.runs)
+    )
     return rows
 
 
@@ -303,20 +188,6 @@ def report_body(sequence: int) -> dict:
         "source": "patrol",
         "place": "新华社区第1网格菜市场门口",
     }
-
-
-def measure_report_in_process(worker, runs: int) -> dict:
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(worker)
-    counter = iter(range(10**9))
-
-    def run():
-        response = client.post("/api/incidents/", report_body(next(counter)), format="json")
-        assert response.status_code == 201, response.content[:300]
-
-    return measure("(d) grid worker: POST /api/incidents/ (in process)", run, runs)
 
 
 # --- gunicorn ------------------------------------------------------------------------
@@ -484,12 +355,7 @@ def main() -> None:
     finally:
         print(f"\nremoved the {forget_bench_reports():,} incidents the benchmark reported", flush=True)
 
-    print("\n| measurement | median ms | min ms | max ms | queries |\n|---|---:|---:|---:|---:|")
-    for row in rows:
-        if "skipped" in row:
-            print(f"| {row['label']} | skipped: {row['skipped']} | | | |")
-        else:
-            print(f"| {row['label']} | {row['median']:,.1f} | {row['min']:,.1f} | {row['max']:,.1f} | {row['queries']} |")
+    print_table(rows)
     if served:
         print("\n| gunicorn -w 2 | kind | clients | req/s | median ms | p95 ms | errors |\n|---|---|---:|---:|---:|---:|---:|")
         for phase, kinds in served["phases"].items():
@@ -498,14 +364,7 @@ def main() -> None:
                     f"| {phase} | {kind} | {f['clients']} | {f['requests_per_second']:,.1f} | {f['median_ms']:,.1f} | "
                     f"{f['p95_ms']:,.1f} | {f['errors']} |"
                 )
-    OUTPUT.write_text(
-        json.dumps(
-            {"at": datetime.datetime.now(datetime.UTC).isoformat(), "load": loaded, "reads": rows, "gunicorn": served},
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
-    print(f"\nwritten to {OUTPUT.relative_to(ROOT)}")
+    write_results(OUTPUT, ROOT, load=loaded, reads=rows, gunicorn=served)
 
 
 if __name__ == "__main__":

@@ -28,22 +28,41 @@ asserted.
 
 import argparse
 import datetime
-import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cases import measure, page_exists  # noqa: E402
+from bench.common import (  # noqa: E402
+    BENCH_MARK,
+    audited_load,
+    demo_span,
+    forget_marked,
+    measure,
+    measure_plan,
+    measure_post,
+    page_exists,
+    print_table,
+    seed_demo_base,
+    signed_in_get,
+    status_totals,
+    vacuum,
+    vacuum_after_load,
+    wipe,
+    write_results,
+)
 from bench.run import setup_django  # noqa: E402
 
 DATABASE = "kaili_bench_disputes"
-BENCH_MARK = "（压测"  # in the summary of every dispute the benchmark registers
 OUTPUT = ROOT / "var" / "bench" / "disputes.json"
 TOWN = "522601001"
 GRID = "522601001001001"
+DISPUTE_TABLES = (
+    "disputes_dispute", "disputes_dispute_mediators", "disputes_disputeparty", "disputes_disputetransition",
+    "disputes_mediationsession", "disputes_mediationsession_mediators", "disputes_agreement", "disputes_followup",
+    "disputes_judicialconfirmation", "disputes_entrustedmediation",
+)  # fmt: skip
 
 
 # --- data ----------------------------------------------------------------------------
@@ -57,59 +76,25 @@ def scale_for(disputes: int) -> float:
 
 
 def wipe_disputes() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE disputes_dispute RESTART IDENTITY CASCADE")
-        cursor.execute("DELETE FROM kaili_numbersequence WHERE key LIKE 'MD-%%'")
+    wipe(("disputes_dispute",), "MD")
 
 
 def forget_bench_registrations() -> int:
-    """Drop the disputes earlier runs registered, so that every run reads the same data."""
+    """Drop the disputes earlier runs registered (BENCH_MARK in their summary)."""
     from disputes.models import Dispute
 
-    return Dispute.objects.filter(summary__contains=BENCH_MARK).delete()[0]
-
-
-def vacuum() -> None:
-    """What autovacuum does some minutes after a bulk load: the visibility map (index-only
-    scans) and fresh statistics."""
-    from django.db import connection
-
-    tables = (
-        "disputes_dispute", "disputes_dispute_mediators", "disputes_disputeparty", "disputes_disputetransition",
-        "disputes_mediationsession", "disputes_mediationsession_mediators", "disputes_agreement", "disputes_followup",
-        "disputes_judicialconfirmation", "disputes_entrustedmediation",
-    )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+    return forget_marked(Dispute, "summary")
 
 
 def prepare(args) -> dict:
     """Tree, accounts, registry, disputes; returns what the load took."""
-    from django.db.models import Count
-    from django.utils import timezone
-
-    from cases.seeding import seed_case_tables
     from disputes import demo
     from disputes.models import Dispute
-    from grids.demo import seed_demo_tree
-    from kaili.demo import seed_demo_users
-    from kaili.models import AuditAction, AuditEntry
-    from kaili.roles import sync_roles
-    from populations.demo import seed_populations
 
-    sync_roles()
-    seed_case_tables()
-    tree = seed_demo_tree(seed=args.seed)
-    seed_demo_users(seed=args.seed)
-    seed_populations(seed=args.seed, scale=0.02)
-    print(f"tree: {sum(tree.nodes_by_kind.values()):,} nodes, {tree.households:,} households", flush=True)
+    seed_demo_base(args.seed)
     scale = scale_for(args.disputes)
     planned = sum(demo.year_counts(scale).values())
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime(demo.DEMO_YEARS[0], 1, 1, tzinfo=tz)
-    end = datetime.datetime(demo.DEMO_YEARS[-1] + 1, 1, 1, tzinfo=tz)
+    start, end = demo_span(demo.DEMO_YEARS)
     present = Dispute.objects.filter(registered_at__gte=start, registered_at__lt=end).count()
     if args.rebuild or present != planned:
         if present:
@@ -117,9 +102,7 @@ def prepare(args) -> dict:
         wipe_disputes()
         print(f"generating {planned:,} disputes at scale {scale:.3f} ...", flush=True)
         result = demo.seed_disputes(seed=args.seed, scale=scale)
-        started = time.perf_counter()
-        vacuum()
-        print(f"  VACUUM (ANALYZE) after the load: {time.perf_counter() - started:.1f} s", flush=True)
+        vacuum_after_load(DISPUTE_TABLES)
         load = {
             "disputes": result.created,
             "parties": result.parties,
@@ -131,14 +114,12 @@ def prepare(args) -> dict:
             "this_run": True,
         }
     else:
-        entry = AuditEntry.objects.filter(action=AuditAction.IMPORT, object_type="disputes.dispute").order_by("-id").first()
-        changes = entry.changes if entry else {}
-        load = {key: changes.get(key) for key in ("disputes", "parties", "sessions", "agreements", "transitions", "seconds")}
+        load = audited_load("disputes.dispute", ("disputes", "parties", "sessions", "agreements", "transitions", "seconds"))
         load.update(scale=scale, this_run=False)
         print(f"disputes already loaded (--rebuild to time the load again); the load took {load['seconds']} s", flush=True)
         if forget_bench_registrations():
-            vacuum()
-    statuses = dict(Dispute.objects.values_list("status").annotate(n=Count("pk")).order_by().values_list("status", "n"))
+            vacuum(DISPUTE_TABLES)
+    statuses = status_totals(Dispute)
     load["total"] = sum(statuses.values())
     load["by_status"] = statuses
     print(
@@ -155,26 +136,13 @@ def prepare(args) -> dict:
 
 def reads(args) -> list[dict]:
     from django.db.models import Count
-    from django.test import Client
 
     from disputes.models import Dispute
     from kaili.models import User
 
     worker = User.objects.get(username="gridworker")
     centre = User.objects.get(username="centre")
-    clients = {}
-    for user in (worker, centre):
-        client = Client()
-        client.force_login(user)
-        clients[user.username] = client
-
-    def get(who, path):
-        def run():
-            response = clients[who].get(path)
-            assert response.status_code == 200, (path, response.status_code, response.content[:300])
-
-        return run
-
+    get = signed_in_get((worker, centre))
     case = (
         Dispute.objects.filter(grid__code__startswith=TOWN, status="resolved")
         .annotate(steps=Count("transitions"))
@@ -198,15 +166,10 @@ def reads(args) -> list[dict]:
         (f"(c) centre: GET /api/disputes/{case[0]}/", "centre", f"/api/disputes/{case[0]}/"),
         (f"(c) centre: GET /disputes/{case[0]}/ (page)", "centre", f"/disputes/{case[0]}/"),
     ]
-    rows = []
-    for label, who, path in plan:
-        if not page_exists(path):
-            print(f"{label:<66} skipped: no such URL yet", flush=True)
-            rows.append({"label": label, "skipped": "no such URL"})
-            continue
-        rows.append(measure(label, get(who, path), args.runs))
+    rows = measure_plan(plan, get, args.runs)
     if page_exists("/api/disputes/"):
-        rows.append(measure_registration_in_process(worker, args.runs))
+        label = "(d) grid worker: POST /api/disputes/ (in process)"
+        rows.append(measure_post(label, worker, "/api/disputes/", registration_body, args.runs))
     rows += measure_measures(args.runs)
     return rows
 
@@ -223,20 +186,6 @@ def registration_body(sequence: int) -> dict:
         "place": "北京路社区第1网格",
         "parties": [{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}],
     }
-
-
-def measure_registration_in_process(worker, runs: int) -> dict:
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(worker)
-    counter = iter(range(10**9))
-
-    def run():
-        response = client.post("/api/disputes/", registration_body(next(counter)), format="json")
-        assert response.status_code == 201, response.content[:300]
-
-    return measure("(d) grid worker: POST /api/disputes/ (in process)", run, runs)
 
 
 def measure_measures(runs: int) -> list[dict]:
@@ -288,20 +237,8 @@ def main() -> None:
     finally:
         print(f"\nremoved the {forget_bench_registrations():,} disputes the benchmark registered", flush=True)
 
-    print("\n| measurement | median ms | min ms | max ms | queries |\n|---|---:|---:|---:|---:|")
-    for row in rows:
-        if "skipped" in row:
-            print(f"| {row['label']} | skipped: {row['skipped']} | | | |")
-        else:
-            print(f"| {row['label']} | {row['median']:,.1f} | {row['min']:,.1f} | {row['max']:,.1f} | {row['queries']} |")
-    OUTPUT.write_text(
-        json.dumps(
-            {"at": datetime.datetime.now(datetime.UTC).isoformat(), "load": loaded, "reads": rows},
-            ensure_ascii=False,
-            indent=2,
-        )
-    )
-    print(f"\nwritten to {OUTPUT.relative_to(ROOT)}")
+    print_table(rows)
+    write_results(OUTPUT, ROOT, load=loaded, reads=rows)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import EXPLAIN, SLOW_MS, print_table  # noqa: E402
 from bench.run import setup_django  # noqa: E402
-
-SLOW_MS = 50
-EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, SUMMARY OFF) "
 
 
 class QueryCounter:
@@ -218,10 +216,7 @@ def main() -> None:
     )
     print(f"  {refreshed}")
 
-    print("\n| measurement | median ms | min ms | max ms | queries |\n|---|---:|---:|---:|---:|")
-    for row in rows:
-        queries = "" if row["queries"] is None else row["queries"]
-        print(f"| {row['label']} | {row['median']:,.1f} | {row['min']:,.1f} | {row['max']:,.1f} | {queries} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from cases.models import CalendarDay, Category, Department
 from cases.services import department_members_changed
-from kaili.admin import MembersAuditedAdmin
+from kaili.admin import MemberTableAdmin
 
 
 @admin.register(Category)
@@ -20,17 +20,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(MembersAuditedAdmin):
-    list_display = ("code", "name", "node", "is_active")
-    list_filter = ("is_active",)
-    search_fields = ("code", "name")
-    list_select_related = ("node",)
-    raw_id_fields = ("node",)
-    filter_horizontal = ("members",)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class DepartmentAdmin(MemberTableAdmin):
     def members_changed(self, actor, obj, before):
         # Membership opens the cases dispatched to the department.
         department_members_changed(actor=actor, department=obj, before=before)

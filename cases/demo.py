@@ -52,9 +52,8 @@ from cases.models import (
 from cases.workflow import STEP_RULES, Step
 from grids.models import AreaType, Grid, GridKind
 from kaili import roles
-from kaili.audit import audit_record
-from kaili.demo import DEMO_USERS
-from kaili.models import AuditAction, User
+from kaili.demo import DEMO_USERS, analyze, audit_demo_load
+from kaili.models import User
 from kaili.numbering import reserve_numbers
 from kaili.progress import no_progress
 from populations.demo import Names, _allocate_ids, _check_columns, _copy, _forget_logged_queries
@@ -358,6 +357,14 @@ def registry_people() -> dict[int, list[int]]:
         return dict(cursor.fetchall())
 
 
+def covering(ranges, node: Node):
+    """The user of the first (tree_id, lft, rght, user pk) range that covers ``node``, or None."""
+    for tree_id, lft, rght, pk in ranges:
+        if tree_id == node.tree_id and lft <= node.lft and node.rght <= rght:
+            return pk
+    return None
+
+
 @dataclass
 class Staff:
     """The demo accounts who act in the loop, each with the node range they cover."""
@@ -367,18 +374,11 @@ class Staff:
     handlers: dict = field(default_factory=dict)  # department pk -> [user pk] of its members
     names: dict = field(default_factory=dict)  # user pk -> str(user)
 
-    @staticmethod
-    def _covering(ranges, node: Node):
-        for tree_id, lft, rght, pk in ranges:
-            if tree_id == node.tree_id and lft <= node.lft and node.rght <= rght:
-                return pk
-        return None
-
     def reporter(self, node: Node):
-        return self._covering(self.reporters, node)
+        return covering(self.reporters, node)
 
     def centre(self, node: Node):
-        return self._covering(self.centres, node)
+        return covering(self.centres, node)
 
 
 def load_staff(departments: dict[int, Department]) -> Staff:
@@ -1062,9 +1062,7 @@ def seed_incidents(*, seed: int = 2016, scale: float = DEFAULT_SCALE, progress=n
             showcase = _load_showcase(generator, now, tz, writer)
             created[datetime.datetime.fromtimestamp(now, tz).year] += showcase
         if writer.incidents:
-            tables = (Incident, IncidentTransition, IncidentPerson)
-            with connection.cursor() as cursor:  # fresh statistics, so the first queries plan well
-                cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables))
+            analyze((Incident, IncidentTransition, IncidentPerson))
         figures, cleared = criminal_figures()
         result = DemoIncidents(
             created=writer.incidents,
@@ -1078,12 +1076,10 @@ def seed_incidents(*, seed: int = 2016, scale: float = DEFAULT_SCALE, progress=n
             seconds=time.perf_counter() - started,
         )
         if writer.incidents:
-            audit_record(
-                actor=None,
-                action=AuditAction.IMPORT,
-                object_type="cases.incident",
-                object_repr="演示数据：事件",
-                changes={
+            audit_demo_load(
+                "cases.incident",
+                "演示数据：事件",
+                {
                     "source": f"seed_demo --seed {seed} --scale {scale:g}",
                     "scale": scale,
                     "incidents": writer.incidents,
@@ -1108,25 +1104,35 @@ def _load_history(generator: Generator, scale: float, tz, progress, writer: Writ
         numbers[key] = iter(reserve_numbers("SJ", key[0], key[1], n))
     end = int(datetime.datetime(DEMO_YEARS[-1] + 1, 1, 1, tzinfo=tz).timestamp())
     created = Counter()
-    total = len(specs)
-    progress("事件", 0, total)
+
+    def drawn():
+        for reported, occurred, node_index, category, source in specs:
+            node = generator.nodes[node_index]
+            case = Case(category=category, node=node, source=source, occurred=occurred, reported=reported)
+            case.number = next(numbers[(node.code[:6], _year(reported, tz))])
+            generator.fill(case)
+            target, detours = generator.target(case, end)
+            loop.run(case, target, **detours)
+            created[_year(occurred, tz)] += 1
+            yield case
+
+    write_in_batches(drawn(), len(specs), writer, progress, "事件")
+    return created
+
+
+def write_in_batches(cases, total: int, writer, progress, label: str) -> None:
+    """Write the ``total`` drawn records of ``cases`` (an iterator) BATCH at a time, telling
+    ``progress`` after each batch."""
+    progress(label, 0, total)
     batch = []
-    for index, (reported, occurred, node_index, category, source) in enumerate(specs, start=1):
-        node = generator.nodes[node_index]
-        case = Case(category=category, node=node, source=source, occurred=occurred, reported=reported)
-        case.number = next(numbers[(node.code[:6], _year(reported, tz))])
-        generator.fill(case)
-        target, detours = generator.target(case, end)
-        loop.run(case, target, **detours)
+    for index, case in enumerate(cases, start=1):
         batch.append(case)
-        created[_year(occurred, tz)] += 1
         if len(batch) >= BATCH:
             writer.write(batch)
             batch = []
-            progress("事件", index, total)
+            progress(label, index, total)
     writer.write(batch)
-    progress("事件", total, total)
-    return created
+    progress(label, total, total)
 
 
 def _year(ts: int, tz) -> int:

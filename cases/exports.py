@@ -1,14 +1,10 @@
 """The incident list as a file (CSV / XLSX), small at once, large through a Celery task."""
 
-from django.core.exceptions import ValidationError
-from django.http import QueryDict
 from django.utils import timezone
 
 from cases.filtersets import IncidentFilterSet
-from cases.models import Incident
 from cases.selectors import LIST_RELATED
-from kaili.exports import Exporter, register_exporter
-from kaili.scope import EXPORT
+from kaili.exports import Exporter, filtered_for_export, local_minute, register_exporter
 
 INCIDENT_HEADER = [
     "事件编号",
@@ -37,22 +33,9 @@ INCIDENT_HEADER = [
 ]
 
 
-def _time(value) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else ""
-
-
 def incidents_to_export(user, filters: dict):
-    """The incidents ``user`` may export, filtered as the list was. A filter that does not
-    validate is refused rather than dropped (django-filter would quietly ignore it and
-    export more than was asked)."""
-    data = QueryDict(mutable=True)
-    for key, value in (filters or {}).items():
-        data.setlist(key, [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)])
-    queryset = Incident.objects.none() if user is None else Incident.objects.restrict(user, EXPORT)
-    filterset = IncidentFilterSet(data=data, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
-    return filterset.qs.order_by("reported_at", "id")
+    """The incidents ``user`` may export, filtered as the list was (``filtered_for_export``)."""
+    return filtered_for_export(user, filters, IncidentFilterSet).order_by("reported_at", "id")
 
 
 def incident_rows(queryset, user):
@@ -69,16 +52,16 @@ def incident_rows(queryset, user):
             incident.get_source_display(),
             incident.get_urgency_display(),
             incident.get_status_display(),
-            _time(incident.occurred_at),
-            _time(incident.reported_at),
+            local_minute(incident.occurred_at),
+            local_minute(incident.reported_at),
             incident.place,
             incident.description,
             str(incident.reporter or incident.reporter_name or ""),
             incident.department.name if incident.department_id else "",
             str(incident.handler or ""),
-            _time(incident.due_at),
+            local_minute(incident.due_at),
             "是" if incident.is_overdue(now) or incident.late else "",
-            _time(incident.closed_at),
+            local_minute(incident.closed_at),
             incident.result,
             incident.satisfaction or "",
             "是" if incident.cleared else "",

@@ -18,6 +18,8 @@ from cases.calendar import working_day_minutes
 from cases.models import PersonRole, Source, Status, Urgency
 from cases.services import MAX_BULK_DISPATCH, MAX_EXTENSION_MINUTES, MAX_FILES, MAX_PHOTOS, Involved, Upload
 from kaili.attachments import check_file, check_photo
+from kaili.forms import YES_NO, search_field, status_filter
+from kaili.forms import QueueFilterForm as BaseQueueFilterForm
 from kaili.forms import blank_choice as _blank
 from kaili.forms import required_message as _required
 
@@ -93,12 +95,40 @@ def grid_choices(nodes) -> list:
     return [(node.code, f"{'　└ ' if node.kind == 'unit' else ''}{node.name}（{node.code}）") for node in nodes]
 
 
-class ReportForm(forms.Form):
+def first_grid_code(nodes) -> str:
+    """The node a new record's form preselects: the first grid of the list, else its first node."""
+    nodes = list(nodes)
+    first = next((node for node in nodes if node.kind == "grid"), nodes[0] if nodes else None)
+    return first.code if first else ""
+
+
+class NewRecordForm(forms.Form):
+    """What the forms that create a record share (the incident report, the dispute
+    registration): the client key, a ``category`` and a ``grid`` picked by code among the
+    ``categories`` and ``grids`` the view offers, and the registry ``people`` (a queryset)
+    the user may name."""
+
+    client_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, categories=(), grids=(), people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = {category.code: category for category in categories}
+        self.grids = {node.code: node for node in grids}
+        self.people_queryset = people
+        self.fields["grid"].choices = grid_choices(self.grids.values())
+
+    def clean_category(self):
+        return self.categories[self.cleaned_data["category"]]
+
+    def clean_grid(self):
+        return self.grids[self.cleaned_data["grid"]]
+
+
+class ReportForm(NewRecordForm):
     """The grid worker's report. ``categories`` (minor, with their major loaded), ``grids``
     (the reportable nodes in the user's scope) and ``people`` (the registry people the user
     may see, as a queryset) come from the view."""
 
-    client_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     category = forms.ChoiceField(
         label=_("事件类别"),
         error_messages={
@@ -155,20 +185,10 @@ class ReportForm(forms.Form):
         help_text=_("勾选“已就地解决”时必填。"),
     )
 
-    def __init__(self, *args, categories=(), grids=(), people=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.categories = {category.code: category for category in categories}
-        self.grids = {node.code: node for node in grids}
-        self.people_queryset = people
         self.fields["category"].choices = [*_blank(_("请选择类别")), *category_groups(self.categories.values())]
-        self.fields["grid"].choices = grid_choices(self.grids.values())
         self.involved_rows: list[dict] = []
-
-    def clean_category(self):
-        return self.categories[self.cleaned_data["category"]]
-
-    def clean_grid(self):
-        return self.grids[self.cleaned_data["grid"]]
 
     def clean_description(self):
         value = self.cleaned_data["description"].strip()
@@ -254,11 +274,9 @@ class ReportForm(forms.Form):
 
 
 def new_report_initial(grids) -> dict:
-    nodes = list(grids)
-    first_grid = next((node for node in nodes if node.kind == "grid"), nodes[0] if nodes else None)
     return {
         "client_key": uuid.uuid4(),
-        "grid": first_grid.code if first_grid else "",
+        "grid": first_grid_code(grids),
         "source": Source.PATROL,
         "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
     }
@@ -432,31 +450,16 @@ STEP_FORMS = {
 
 
 class MineFilterForm(forms.Form):
-    status = forms.ChoiceField(label=_("状态"), required=False, choices=[*_blank(_("全部状态")), *Status.choices])
+    status = status_filter(Status)
 
 
-YES_NO = [("", _("全部")), ("true", _("是")), ("false", _("否"))]
-
-
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(BaseQueueFilterForm):
     """The centre's queue filters; ``filter_params`` turns them into the
     ``IncidentFilterSet`` data the page, the counts and the export all use."""
 
-    q = forms.CharField(
-        label=_("搜索"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("编号、标题、描述或地点")}),
-    )
-    status = forms.ChoiceField(label=_("状态"), required=False, choices=[*_blank(_("全部状态")), *Status.choices])
+    q = search_field(_("编号、标题、描述或地点"))
+    status = status_filter(Status)
     category = forms.ChoiceField(label=_("类别"), required=False)
-    under = forms.ChoiceField(label=_("区域"), required=False)
-    code = forms.CharField(
-        label=_("或网格编码"),
-        required=False,
-        max_length=17,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "522601001001"}),
-    )
     overdue = forms.ChoiceField(label=_("已超时"), required=False, choices=YES_NO)
     urgency = forms.ChoiceField(label=_("紧急程度"), required=False, choices=[*_blank(_("全部")), *Urgency.choices])
     source = forms.ChoiceField(label=_("来源"), required=False, choices=[*_blank(_("全部来源")), *Source.choices])
@@ -473,7 +476,12 @@ class QueueFilterForm(forms.Form):
         error_messages={"invalid": _("日期格式不正确。")},
     )
 
-    def __init__(self, *args, categories=(), nodes=(), **kwargs):
+    field_order = ["q", "status", "category"]  # then the area, then the rest
+    TEXT_PARAMS = ("q", "category", "overdue", "urgency", "source")
+    DATE_PARAMS = ("reported_from", "reported_to")
+    DATE_RANGES = (("reported_from", "reported_to"),)
+
+    def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
         groups: dict[tuple, list] = {}
         for category in categories:
@@ -482,38 +490,6 @@ class QueueFilterForm(forms.Form):
         self.fields["category"].choices = [*_blank(_("全部类别"))] + [
             (name, [(code, _("（全部）%(name)s") % {"name": name}), *minors]) for (code, name), minors in groups.items()
         ]
-        under = [(node.code, f"{'　' * depth}{node.name}") for node, depth in nodes]
-        asked = (self.data.get("under") or "").strip() if self.is_bound else ""
-        if asked and asked not in {code for code, _label in under}:
-            # A subtree below the zones (a link from another page): kept, shown by its code.
-            under.append((asked, asked))
-        self.fields["under"].choices = [*_blank(_("全部辖区")), *under]
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("reported_from"), cleaned.get("reported_to")
-        if start and end and start > end:
-            self.add_error("reported_to", _("结束日期不能早于开始日期。"))
-        return cleaned
-
-    def filter_params(self, *, with_status: bool = True) -> dict:
-        """The filters as plain strings (they are kept on an export job and in its audit row)."""
-        if not self.is_bound or not self.is_valid():
-            return {}
-        data = self.cleaned_data
-        params = {}
-        for name in ("q", "category", "overdue", "urgency", "source"):
-            if data.get(name):
-                params[name] = data[name].strip()
-        under = (data.get("code") or "").strip() or data.get("under")
-        if under:
-            params["under"] = under
-        for name in ("reported_from", "reported_to"):
-            if data.get(name):
-                params[name] = data[name].isoformat()
-        if with_status and data.get("status"):
-            params["status"] = [data["status"]]
-        return params
 
 
 class BulkDispatchForm(DispatchStepForm):

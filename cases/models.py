@@ -17,15 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from grids.models import Grid
-from kaili.scope import (
-    VIEW,
-    Everything,
-    ScopedQuerySet,
-    permission_for,
-    reachable_node_ids,
-    reachable_ranges,
-    scope_filter,
-)
+from kaili.scope import VIEW, ScopedQuerySet, grid_scope_condition
 
 
 class CategoryKind(models.TextChoices):
@@ -196,19 +188,12 @@ def incident_access(user, action: str, prefix: str = "") -> Q:
     ``action`` on them: the grid scope of their roles, and for reading also the cases they
     reported, handle themselves or that were dispatched to one of their departments.
 
-    A narrow scope (a grid worker's grid, a town's centre) is a list of node ids on the
-    incident's own column, so that the OR with reporter, handler and department is answered
-    from the incident's indexes.
+    A narrow scope is a list of node ids on the incident's own column (``grid_scope_condition``),
+    so that the OR with reporter, handler and department is answered from the incident's indexes.
     """
-    permission = permission_for(Incident, action)
-    ranges = reachable_ranges(user, permission)
-    if isinstance(ranges, Everything):
+    condition = grid_scope_condition(user, Incident, action, f"{prefix}grid")
+    if condition is None:
         return Q()
-    node_ids = reachable_node_ids(user, permission)
-    if node_ids is not None:
-        condition = Q(**{f"{prefix}grid_id__in": node_ids}) if node_ids else Q(pk__in=[])
-    else:
-        condition = scope_filter(ranges, f"{prefix}grid")
     if action == VIEW and user is not None and user.is_authenticated and user.is_active:
         condition |= Q(**{f"{prefix}reporter": user}) | Q(**{f"{prefix}handler": user})
         departments = user_department_ids(user)

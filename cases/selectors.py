@@ -1,6 +1,6 @@
 """Read paths for incidents: scoped lists, counts, the case page's timeline."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from cases.models import (
@@ -15,6 +15,7 @@ from cases.models import (
     user_department_ids,
 )
 from kaili.scope import VIEW
+from kaili.selectors import status_counts as counts_per_status
 
 LIST_RELATED = ("category", "category__parent", "grid", "department", "handler", "reporter")
 
@@ -61,14 +62,7 @@ def awaiting_check(user):
 def status_counts(queryset) -> dict[str, int]:
     """status -> count over ``queryset`` (one query), every status present, plus
     ``overdue`` (open cases past their current deadline) and ``total``."""
-    now = timezone.now()
-    # Counting ``status`` (never empty), not ``id``: the covering index on (grid, status)
-    # then answers a town's counts without reading the table.
-    return queryset.order_by().aggregate(
-        total=Count("status"),
-        overdue=Count("status", filter=Q(status__in=OPEN_STATUSES, due_at__lt=now)),
-        **{status: Count("status", filter=Q(status=status)) for status in Status.values},
-    )
+    return counts_per_status(queryset, Status, OPEN_STATUSES, Q(due_at__lt=timezone.now()))
 
 
 def incident_detail(queryset, number: str) -> Incident | None:

@@ -14,14 +14,11 @@ anywhere gets 403, a case outside their scope is a 404 like a missing one. Write
 through ``cases.services`` only. Pages that show personal data are sent ``no-store``.
 """
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -50,19 +47,30 @@ from cases.services import (
     incident_step,
 )
 from cases.workflow import Step, available_steps, may_take
-from grids.models import Grid, GridKind
 from grids.selectors import grid_path
 from kaili.exceptions import Conflict
-from kaili.exports import EXPORT_FORMATS, export_response_or_job
 from kaili.files import private_file_response
 from kaili.forms import apply_service_errors
-from kaili.models import ExportJob
-from kaili.pages import no_store, query_without, render_page, tab_links
-from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter, user_can
+from kaili.pages import (
+    PAGE_SIZE,
+    area_nodes,
+    create_once,
+    filtered_export,
+    labelled_transitions,
+    no_store,
+    node_choices,
+    paged,
+    query_without,
+    queue_filtering,
+    record_for_step,
+    render_page,
+    step_entries,
+    tab_links,
+)
+from kaili.scope import ADD, CHANGE, EXPORT, VIEW, user_can
 from populations.models import Person
 from populations.selectors import person_search, persons_for
 
-PAGE_SIZE = 50
 LOOKUP_LIMIT = 10
 EXPORT_KIND = "cases.incidents"
 # The steps that move a case on towards its close, unfolded first on the case page.
@@ -103,9 +111,7 @@ def _mark_overdue(incidents, now=None):
 
 
 def _paged(request, queryset):
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    _mark_overdue(page.object_list)
-    return page
+    return paged(request, queryset, _mark_overdue)
 
 
 # Above this many grids and units in a user's scope (a town's centre) the report form
@@ -116,26 +122,7 @@ MAX_REPORT_CHOICES = 300
 def reportable_grids(user):
     """The grids and units the user may report in, in tree order; only the grids when
     that would be a long list."""
-    ranges = reachable_ranges(user, permission_for(Incident, ADD))
-    nodes = Grid.objects.filter(scope_filter(ranges, ""), kind__in=REPORTABLE_KINDS, retired_at__isnull=True)
-    if nodes.count() > MAX_REPORT_CHOICES:
-        nodes = nodes.filter(kind=GridKind.GRID)
-    return nodes.order_by("tree_id", "lft")
-
-
-def area_nodes(user, action: str) -> list[tuple[Grid, int]]:
-    """(node, depth) for the nodes down to zones where the user may do ``action`` on
-    incidents, for the queue's area select."""
-    ranges = reachable_ranges(user, permission_for(Incident, action))
-    nodes = list(
-        Grid.objects.filter(
-            scope_filter(ranges, ""), kind__in=(GridKind.CITY, GridKind.TOWN, GridKind.ZONE), retired_at__isnull=True
-        )
-        .only("code", "name", "kind", "level", "tree_id", "lft")
-        .order_by("tree_id", "lft")
-    )
-    top = min((node.level for node in nodes), default=0)
-    return [(node, node.level - top) for node in nodes]
+    return node_choices(user, Incident, ADD, REPORTABLE_KINDS, MAX_REPORT_CHOICES)
 
 
 def _department_members() -> list[tuple]:
@@ -164,16 +151,6 @@ def _report_form(user, data=None, files=None, initial=None):
     )
 
 
-def _replayed(user, data) -> Incident | None:
-    """The case a report with this client key already created (a phone that lost the
-    answer and sent the form again)."""
-    try:
-        key = uuid.UUID(str(data.get("client_key") or ""))
-    except ValueError:
-        return None
-    return selectors.report_for_client_key(user, key)
-
-
 def _report_texts() -> dict:
     """What incident-report.js says, in the reader's language."""
     return {
@@ -194,27 +171,18 @@ def report(request):
     user = request.user
     if not user_can(user, Incident, ADD):
         raise PermissionDenied
-    status = 200
-    if request.method == "POST":
-        existing = _replayed(user, request.POST)
-        if existing is not None:
-            messages.info(request, _("已提交过，未重复创建。"))
-            return redirect("cases:detail", number=existing.number)
-        form = _report_form(user, request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                incident, created = incident_report(actor=user, **form.service_arguments())
-            except ValidationError as error:
-                apply_service_errors(error, form)
-            else:
-                if created:
-                    messages.success(request, _("已上报，事件编号 %(number)s。") % {"number": incident.number})
-                else:
-                    messages.info(request, _("已提交过，未重复创建。"))
-                return redirect("cases:detail", number=incident.number)
-        status = 400
-    else:
-        form = _report_form(user)
+    form, done = create_once(
+        request,
+        make_form=lambda data=None, files=None: _report_form(user, data, files),
+        replayed=lambda key: selectors.report_for_client_key(user, key),
+        service=incident_report,
+        detail="cases:detail",
+        created=_("已上报，事件编号 %(number)s。"),
+        repeated=_("已提交过，未重复创建。"),
+    )
+    if done is not None:
+        return done
+    status = 400 if request.method == "POST" else 200
     context = {
         "form": form,
         "involved_rows": form.involved_rows if form.is_bound else [],
@@ -322,20 +290,11 @@ def _render_detail(request, incident: Incident, *, bound=None, status: int = 200
     """The case page. ``bound``: (step, form) come back from its POST with errors."""
     user = request.user
     now = timezone.now()
-    steps = available_steps(user, incident)
-    step_forms = []
-    for step in steps:
-        form = bound[1] if bound and bound[0] == step else _step_form(step, incident)
-        step_forms.append({"step": step, "label": Step(step).label, "form": form, "bound": form.is_bound})
-    if not any(entry["bound"] for entry in step_forms):
-        # The next thing to do comes unfolded; refusals and side steps wait for a tap.
-        forward = [entry for entry in step_forms if entry["step"] in FORWARD_STEPS]
-        if forward:
-            forward[0]["open"] = True
+    step_forms = step_entries(
+        available_steps(user, incident), Step, lambda step: _step_form(step, incident), bound, FORWARD_STEPS
+    )
     attachments = list(incident.attachments.all())
-    transitions = list(incident.transitions.all())
-    for transition in transitions:
-        transition.step_label = Step(transition.step).label if transition.step in Step.values else transition.step
+    transitions = labelled_transitions(incident.transitions.all(), Step)
     context = {
         "incident": incident,
         "path": list(grid_path(grid=incident.grid)),
@@ -365,12 +324,8 @@ def detail(request, number):
 @require_POST
 def step(request, number, step):
     """One step of the loop from its small form on the case page."""
-    if step not in STEP_FORMS:
-        raise Http404
     user = request.user
-    incident = _incident_or_404(user, number)
-    if not may_take(user, incident, step):
-        raise PermissionDenied
+    incident = record_for_step(user, number, step, forms=STEP_FORMS, record_or_404=_incident_or_404, may_take=may_take)
     form = _step_form(step, incident, request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -404,17 +359,9 @@ def attachment(request, number, pk):
 
 
 def _queue_form(request, data, action: str):
-    return QueueFilterForm(data or None, categories=list(selectors.category_choices()), nodes=area_nodes(request.user, action))
-
-
-def _status_chips(request, counts: dict, current: str) -> list[dict]:
-    base = query_without(request, "status")
-    chips = [{"label": _("全部"), "n": counts["total"], "url": f"?{base}", "current": not current}]
-    for value, label in Status.choices:
-        if counts.get(value):
-            query = f"{base}&status={value}" if base else f"status={value}"
-            chips.append({"label": label, "n": counts[value], "url": f"?{query}", "current": current == value})
-    return chips
+    return QueueFilterForm(
+        data or None, categories=list(selectors.category_choices()), nodes=area_nodes(request.user, Incident, action)
+    )
 
 
 @login_required
@@ -423,18 +370,12 @@ def queue(request):
     if not user_can(user, Incident, CHANGE):
         raise PermissionDenied
     form = _queue_form(request, request.GET, CHANGE)
-    base = selectors.incidents_for(user, CHANGE)
-    filtered = IncidentFilterSet(data=form.filter_params(), queryset=base).qs
-    counts = selectors.status_counts(IncidentFilterSet(data=form.filter_params(with_status=False), queryset=base).qs)
-    current_status = form.cleaned_data.get("status", "") if form.is_bound and form.is_valid() else ""
-    overdue_query = query_without(request, "overdue")
+    filtered, listing = queue_filtering(
+        request, form, selectors.incidents_for(user, CHANGE), IncidentFilterSet, selectors.status_counts, Status
+    )
     context = {
-        "form": form,
+        **listing,
         "page": _paged(request, filtered.order_by("-reported_at", "-id")),
-        "counts": counts,
-        "chips": _status_chips(request, counts, current_status),
-        "overdue_url": f"?{overdue_query}&overdue=true" if overdue_query else "?overdue=true",
-        "query": query_without(request),
         "full_query": request.GET.urlencode(),
         "bulk_form": BulkDispatchForm(
             departments=selectors.active_departments(), members=_department_members(), auto_id="bulk_%s"
@@ -492,22 +433,7 @@ def queue_dispatch(request):
 def queue_export(request):
     """The queue's filtered list as CSV or XLSX, scoped for EXPORT and audited; a large one
     runs as a job with a progress page."""
-    user = request.user
-    if not user_can(user, Incident, EXPORT):
-        raise PermissionDenied
-    file_format = request.GET.get("format", "csv")
-    if file_format not in EXPORT_FORMATS:
-        return HttpResponseBadRequest(_("导出格式只能是 csv 或 xlsx。"))
-    data = request.GET.copy()
-    data.pop("format", None)
-    form = _queue_form(request, data, EXPORT)
-    if form.is_bound and not form.is_valid():
-        return HttpResponseBadRequest(_("筛选条件有误。"))
-    result = export_response_or_job(actor=user, kind=EXPORT_KIND, filters=form.filter_params(), file_format=file_format)
-    if isinstance(result, ExportJob):
-        messages.info(request, _("导出数据较多，正在后台生成，完成后可下载。"))
-        return redirect("export-detail", pk=result.pk)
-    return no_store(result)
+    return filtered_export(request, model=Incident, kind=EXPORT_KIND, filter_form=lambda data: _queue_form(request, data, EXPORT))
 
 
 # --- a department's queue ---------------------------------------------------------------

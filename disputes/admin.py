@@ -18,7 +18,7 @@ from disputes.models import (
     Tier,
 )
 from disputes.services import body_members_changed, court_members_changed
-from kaili.admin import MembersAuditedAdmin
+from kaili.admin import MembersAuditedAdmin, MemberTableAdmin
 
 
 class KeptTableAdmin(admin.ModelAdmin):
@@ -87,14 +87,7 @@ class MediationBodyAdmin(KeptTableAdmin, MembersAuditedAdmin):
 
 
 @admin.register(Court)
-class CourtAdmin(KeptTableAdmin, MembersAuditedAdmin):
-    list_display = ("code", "name", "node", "is_active")
-    list_filter = ("is_active",)
-    search_fields = ("code", "name")
-    list_select_related = ("node",)
-    raw_id_fields = ("node",)
-    filter_horizontal = ("members",)
-
+class CourtAdmin(MemberTableAdmin):
     def members_changed(self, actor, obj, before):
         # Court accounts rule on confirmations and entrust cases.
         court_members_changed(actor=actor, court=obj, before=before)

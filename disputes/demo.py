@@ -40,7 +40,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
-from cases.demo import Node, load_nodes, load_staff
+from cases.demo import Node, covering, load_nodes, load_staff, write_in_batches
 from disputes.models import (
     CLOSED_STATUSES,
     GROUP_SIZE,
@@ -88,7 +88,7 @@ from disputes.workflow import CONFIRMABLE_LINES, STEP_RULES, Step
 from grids.models import Grid, GridKind
 from kaili import roles
 from kaili.audit import audit_record
-from kaili.demo import DEMO_COURT_ACCOUNTS, DEMO_USERS, seed_demo_committee_members
+from kaili.demo import DEMO_COURT_ACCOUNTS, DEMO_USERS, analyze, audit_demo_load, seed_demo_committee_members
 from kaili.models import AuditAction, User
 from kaili.numbering import reserve_numbers
 from kaili.progress import no_progress
@@ -108,7 +108,6 @@ from populations.identity import make_identity_number
 # Disputes registered per year: 2015 and 2016 are the seed's figures, 2017 continues the fall.
 YEAR_COUNTS = {2015: 3041, 2016: 2238, 2017: 1934}
 DEMO_YEARS = tuple(YEAR_COUNTS)
-BATCH = 5000
 
 CATEGORY_WEIGHTS = {
     "01": 18, "02": 22, "03": 9, "04": 12, "05": 6, "06": 4, "07": 7, "08": 4, "09": 11, "10": 2, "11": 2, "12": 3,
@@ -398,13 +397,6 @@ class Cast:
     centres: list = field(default_factory=list)
     mediators: list = field(default_factory=list)
     court: int | None = None
-
-    @staticmethod
-    def covering(ranges, node: Node):
-        for tree_id, lft, rght, pk in ranges:
-            if tree_id == node.tree_id and lft <= node.lft and node.rght <= rght:
-                return pk
-        return None
 
 
 def load_cast(names: dict) -> Cast:
@@ -939,22 +931,22 @@ class Generator:
         return committees.get(case.zone) or (next(iter(committees.values())) if committees else None)
 
     def centre(self, case: Case):
-        return Cast.covering(self.cast.centres, case.node)
+        return covering(self.cast.centres, case.node)
 
     def mediators_for(self, case: Case, tier: TierInfo, body: BodyInfo | None) -> tuple:
         if tier.rank == PEOPLE:
-            worker = Cast.covering(self.cast.workers, case.node)
+            worker = covering(self.cast.workers, case.node)
             if worker is not None:
                 return (worker,)
         elif tier.people and body is not None and body.kind == BodyKind.COMMITTEE:
-            mediator = Cast.covering(self.cast.mediators, case.node)
+            mediator = covering(self.cast.mediators, case.node)
             if mediator is not None:
                 return (mediator,)
         return (body.account,) if body is not None else ()
 
     def registrar(self, case: Case):
         if case.source == Source.SCREENING:
-            return Cast.covering(self.cast.workers, case.node)
+            return covering(self.cast.workers, case.node)
         if case.source == Source.COURT:
             return self.cast.court
         return self.centre(case)
@@ -1716,9 +1708,7 @@ def seed_disputes(*, seed: int = 2016, progress=no_progress, today=None, scale: 
             showcase = _load_showcase(generator, now, tz, writer)
             created[now.year] += showcase
         if writer.disputes:
-            tables = (Dispute, DisputeParty, DisputeTransition, MediationSession, Agreement)
-            with connection.cursor() as cursor:  # fresh statistics, so the first queries plan well
-                cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables))
+            analyze((Dispute, DisputeParty, DisputeTransition, MediationSession, Agreement))
         registered, resolved, closed = year_figures()
         result = DemoDisputes(
             created=writer.disputes,
@@ -1737,12 +1727,10 @@ def seed_disputes(*, seed: int = 2016, progress=no_progress, today=None, scale: 
             seconds=time.perf_counter() - started,
         )
         if writer.disputes:
-            audit_record(
-                actor=None,
-                action=AuditAction.IMPORT,
-                object_type="disputes.dispute",
-                object_repr="演示数据：矛盾纠纷",
-                changes={
+            audit_demo_load(
+                "disputes.dispute",
+                "演示数据：矛盾纠纷",
+                {
                     "source": f"seed_demo --seed {seed}",
                     "scale": scale,
                     "disputes": writer.disputes,
@@ -1767,25 +1755,20 @@ def _load_history(generator: Generator, scale: float, tz, progress, writer: Writ
     for key, n in Counter((generator.nodes[s[1]].code[:6], s[0].year) for s in specs).items():
         numbers[key] = iter(reserve_numbers("MD", key[0], key[1], n))
     created = Counter()
-    total = len(specs)
-    progress("纠纷", 0, total)
-    batch = []
-    for index, (registered, node_index, category, source) in enumerate(specs, start=1):
-        node = generator.nodes[node_index]
-        case = Case(node=node, zone=None, category=category, scale="general", source=source, registered=registered)
-        case.number = next(numbers[(node.code[:6], registered.year)])
-        generator.fill(case)
-        case.registered_by = generator.registrar(case)
-        generator.words(case)
-        generator.run(case)
-        batch.append(case)
-        created[registered.year] += 1
-        if len(batch) >= BATCH:
-            writer.write(batch)
-            batch = []
-            progress("纠纷", index, total)
-    writer.write(batch)
-    progress("纠纷", total, total)
+
+    def drawn():
+        for registered, node_index, category, source in specs:
+            node = generator.nodes[node_index]
+            case = Case(node=node, zone=None, category=category, scale="general", source=source, registered=registered)
+            case.number = next(numbers[(node.code[:6], registered.year)])
+            generator.fill(case)
+            case.registered_by = generator.registrar(case)
+            generator.words(case)
+            generator.run(case)
+            created[registered.year] += 1
+            yield case
+
+    write_in_batches(drawn(), len(specs), writer, progress, "纠纷")
     return created
 
 

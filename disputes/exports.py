@@ -4,14 +4,11 @@ Parties appear with their masked identity numbers only: a file leaves the platfo
 clear numbers stay behind the audited reveal.
 """
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from disputes.filtersets import DisputeFilterSet
-from disputes.models import Dispute
 from disputes.selectors import LIST_RELATED
-from kaili.exports import Exporter, register_exporter
-from kaili.scope import EXPORT
+from kaili.exports import Exporter, filtered_for_export, local_minute, register_exporter
 
 DISPUTE_HEADER = [
     "编号",
@@ -42,24 +39,13 @@ def _yes(value: bool) -> str:
     return "是" if value else "否"
 
 
-def _moment(value) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else ""
-
-
 def _day(value) -> str:
     return value.isoformat() if value else ""
 
 
 def disputes_to_export(user, filters: dict):
-    """The disputes ``user`` may export, filtered as the list was. A filter that does not
-    validate is refused rather than dropped (django-filter would quietly ignore it and
-    export more than was asked). ``filters`` holds strings, and lists of strings for the
-    filters taking several values, as the job keeps them."""
-    scoped = Dispute.objects.none() if user is None else Dispute.objects.restrict(user, EXPORT)
-    filterset = DisputeFilterSet(data=dict(filters or {}), queryset=scoped)
-    if not filterset.is_valid():
-        raise ValidationError({field: list(messages) for field, messages in filterset.errors.items()})
-    return filterset.qs.order_by("registered_at", "id")
+    """The disputes ``user`` may export, filtered as the list was (``filtered_for_export``)."""
+    return filtered_for_export(user, filters, DisputeFilterSet).order_by("registered_at", "id")
 
 
 def _party(party) -> str:
@@ -84,14 +70,14 @@ def dispute_rows(queryset, user):
             dispute.body.name if dispute.body_id else "",
             "、".join(str(mediator) for mediator in dispute.mediators.all()),
             _day(dispute.occurred_on),
-            _moment(dispute.registered_at),
+            local_minute(dispute.registered_at),
             _day(dispute.due_on),
             _yes(dispute.is_overdue(today)),
             "" if dispute.amount is None else f"{dispute.amount:.2f}",
             dispute.people_count,
             _yes(dispute.group_risk),
             _yes(dispute.passed_upward),
-            _moment(dispute.closed_at),
+            local_minute(dispute.closed_at),
             "；".join(_party(party) for party in dispute.parties.all()),
         ]
 

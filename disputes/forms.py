@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from cases.forms import StepForm, grid_choices
+from cases.forms import NewRecordForm, StepForm, first_grid_code
 from disputes.models import (
     AgreementForm,
     LineKind,
@@ -33,6 +33,8 @@ from disputes.models import (
 )
 from disputes.services import MAX_EXTENSION_DAYS, MAX_PARTIES, OTHER_ROUTES, Party
 from disputes.workflow import Step
+from kaili.forms import YES_NO, search_field, status_filter
+from kaili.forms import QueueFilterForm as BaseQueueFilterForm
 from kaili.forms import blank_choice as _blank
 from kaili.forms import required_message as _required
 from populations.identity import ETHNICITIES
@@ -40,7 +42,6 @@ from populations.models import Sex
 
 # Sources a person registers by hand; incidents and courts come through their own paths.
 HAND_SOURCES = [(value, label) for value, label in Source.choices if value not in (Source.INCIDENT, Source.COURT)]
-YES_NO = [("", _("全部")), ("true", _("是")), ("false", _("否"))]
 
 
 def date_field(label, *, required=True, message=None, **kwargs):
@@ -50,6 +51,19 @@ def date_field(label, *, required=True, message=None, **kwargs):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": message or format_lazy(_("请填写{}。"), label), "invalid": _("日期格式应为 年-月-日。")},
         **kwargs,
+    )
+
+
+def money_field(label) -> forms.DecimalField:
+    """An optional sum in yuan, to the fen."""
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        error_messages={"invalid": _("金额应为数字。"), "min_value": _("金额不能为负数。")},
     )
 
 
@@ -77,13 +91,12 @@ def _picked(choices: dict, value, message):
 PARTY_FIELDS = ("role", "kind", "person", "name", "id_number", "sex", "ethnicity", "address", "phone")
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(NewRecordForm):
     """A dispute as a grid worker registers it on a phone; ``full`` adds what the centre
     records (scale, source, amount, units involved, the group-risk flag). The party rows
     are posted as parallel lists (``party_role``, ``party_name``...) and cleaned into
     ``services.Party``; their service errors land on the ``parties`` field."""
 
-    client_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(
         label=_("纠纷名称"),
         max_length=100,
@@ -118,15 +131,7 @@ class RegisterForm(forms.Form):
     # the centre's fields
     scale = forms.ChoiceField(label=_("纠纷规模"), required=False)
     source = forms.ChoiceField(label=_("来源"), choices=HAND_SOURCES, initial=Source.SCREENING)
-    amount = forms.DecimalField(
-        label=_("涉及金额（元）"),
-        required=False,
-        min_value=0,
-        max_digits=14,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-        error_messages={"invalid": _("金额应为数字。"), "min_value": _("金额不能为负数。")},
-    )
+    amount = money_field(_("涉及金额（元）"))
     units_involved = forms.CharField(label=_("涉及单位"), max_length=300, required=False)
     group_risk = forms.ChoiceField(
         label=_("群体性纠纷风险"),
@@ -138,27 +143,17 @@ class RegisterForm(forms.Form):
 
     CENTRE_FIELDS = ("scale", "source", "amount", "units_involved", "group_risk")
 
-    def __init__(self, *args, categories=(), grids=(), scales=(), people=None, full=False, **kwargs):
+    def __init__(self, *args, scales=(), full=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.categories = {category.code: category for category in categories}
-        self.grids = {node.code: node for node in grids}
         self.scales = {scale.code: scale for scale in scales}
-        self.people_queryset = people
         self.full = full
         self.fields["category"].choices = [*_blank(_("请选择类别")), *((c.code, c.name) for c in self.categories.values())]
-        self.fields["grid"].choices = grid_choices(self.grids.values())
         if full:
             self.fields["scale"].choices = [(code, scale.name) for code, scale in self.scales.items()]
         else:
             for name in self.CENTRE_FIELDS:
                 del self.fields[name]
         self.party_rows: list[dict] = []
-
-    def clean_category(self):
-        return self.categories[self.cleaned_data["category"]]
-
-    def clean_grid(self):
-        return self.grids[self.cleaned_data["grid"]]
 
     def clean_scale(self):
         return self.scales.get(self.cleaned_data["scale"])
@@ -239,11 +234,9 @@ class RegisterForm(forms.Form):
 
 
 def new_register_initial(grids) -> dict:
-    nodes = list(grids)
-    first_grid = next((node for node in nodes if node.kind == "grid"), nodes[0] if nodes else None)
     return {
         "client_key": uuid.uuid4(),
-        "grid": first_grid.code if first_grid else "",
+        "grid": first_grid_code(grids),
         "occurred_on": timezone.localdate(),
         "risk": Risk.LOW,
         "source": Source.SCREENING,
@@ -385,15 +378,7 @@ class AgreementStepForm(StepForm):
     )
     reached_on = date_field(_("达成日期"))
     terms = text_area(_("协议内容"), required=True, message=_("请填写协议内容。"), rows=4)
-    amount = forms.DecimalField(
-        label=_("协议金额（元）"),
-        required=False,
-        min_value=0,
-        max_digits=14,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-        error_messages={"invalid": _("金额应为数字。"), "min_value": _("金额不能为负数。")},
-    )
+    amount = money_field(_("协议金额（元）"))
     performance_due = date_field(_("履行期限"), required=False)
     parties_signed = forms.CharField(label=_("当事人签名"), max_length=300, required=False, help_text=_("书面协议必填"))
     mediator_signed = forms.CharField(label=_("调解员签名"), max_length=100, required=False, help_text=_("书面协议必填"))
@@ -495,27 +480,15 @@ class RevealForm(forms.Form):
 # --- lists ------------------------------------------------------------------------------
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(BaseQueueFilterForm):
     """The centre's board filters; ``filter_params`` turns them into the
     ``DisputeFilterSet`` data the board, its counts and the export all use."""
 
-    q = forms.CharField(
-        label=_("搜索"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("编号、名称、简要情况或地点")}),
-    )
-    status = forms.ChoiceField(label=_("状态"), required=False, choices=[*_blank(_("全部状态")), *Status.choices])
+    q = search_field(_("编号、名称、简要情况或地点"))
+    status = status_filter(Status)
     line = forms.ChoiceField(label=_("调解防线"), required=False, choices=[*_blank(_("全部防线")), *LineKind.choices])
     tier = forms.ChoiceField(label=_("调解层级"), required=False)
     category = forms.ChoiceField(label=_("纠纷类别"), required=False)
-    under = forms.ChoiceField(label=_("区域"), required=False)
-    code = forms.CharField(
-        label=_("或网格编码"),
-        required=False,
-        max_length=17,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "522601001001"}),
-    )
     overdue = forms.ChoiceField(label=_("已超期"), required=False, choices=YES_NO)
     open = forms.ChoiceField(label=_("未结案"), required=False, choices=YES_NO)
     source = forms.ChoiceField(label=_("来源"), required=False, choices=[*_blank(_("全部来源")), *Source.choices])
@@ -524,42 +497,18 @@ class QueueFilterForm(forms.Form):
     occurred_from = date_field(_("发生日期起"), required=False)
     occurred_to = date_field(_("发生日期止"), required=False)
 
+    field_order = ["q", "status", "line", "tier", "category"]  # then the area, then the rest
     TEXT_PARAMS = ("q", "line", "tier", "category", "overdue", "open", "source")
     DATE_PARAMS = ("registered_from", "registered_to", "occurred_from", "occurred_to")
+    DATE_RANGES = (("registered_from", "registered_to"), ("occurred_from", "occurred_to"))
 
-    def __init__(self, *args, categories=(), tiers=(), nodes=(), **kwargs):
+    def __init__(self, *args, categories=(), tiers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [*_blank(_("全部类别")), *((c.code, c.name) for c in categories)]
         tier_groups: dict[str, list] = {}
         for tier in tiers:
             tier_groups.setdefault(tier.line.name, []).append((str(tier.rank), tier.name))
         self.fields["tier"].choices = [*_blank(_("全部层级")), *tier_groups.items()]
-        under = [(node.code, f"{'　' * depth}{node.name}") for node, depth in nodes]
-        asked = (self.data.get("under") or "").strip() if self.is_bound else ""
-        if asked and asked not in {code for code, _label in under}:
-            under.append((asked, asked))  # a subtree below the zones, from a link: kept by its code
-        self.fields["under"].choices = [*_blank(_("全部辖区")), *under]
-
-    def clean(self):
-        cleaned = super().clean()
-        for start, end in (("registered_from", "registered_to"), ("occurred_from", "occurred_to")):
-            if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
-                self.add_error(end, _("结束日期不能早于开始日期。"))
-        return cleaned
-
-    def filter_params(self, *, with_status: bool = True) -> dict:
-        """The filters as plain strings (an export job and its audit row keep them)."""
-        if not self.is_bound or not self.is_valid():
-            return {}
-        data = self.cleaned_data
-        params = {name: data[name].strip() for name in self.TEXT_PARAMS if data.get(name)}
-        params.update({name: data[name].isoformat() for name in self.DATE_PARAMS if data.get(name)})
-        under = (data.get("code") or "").strip() or data.get("under")
-        if under:
-            params["under"] = under
-        if with_status and data.get("status"):
-            params["status"] = [data["status"]]
-        return params
 
 
 # --- the court's page -------------------------------------------------------------------

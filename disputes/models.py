@@ -15,15 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grids.models import Grid
 from kaili import crypto
-from kaili.scope import (
-    VIEW,
-    Everything,
-    ScopedQuerySet,
-    permission_for,
-    reachable_node_ids,
-    reachable_ranges,
-    scope_filter,
-)
+from kaili.scope import VIEW, ScopedQuerySet, grid_scope_condition
 
 # MD-<division>-<year>-<sequence>, kaili.numbering
 NUMBER_PATTERN = r"MD-\d{6}-\d{4}-\d{6,9}"
@@ -241,15 +233,9 @@ def dispute_access(user, action: str, prefix: str = "") -> Q:
     """The condition on disputes (reached through ``prefix``) under which ``user`` may do
     ``action``: the grid scope of their roles, and for reading also the disputes they
     registered, mediate, or that a court they work for entrusted or is asked to confirm."""
-    permission = permission_for(Dispute, action)
-    ranges = reachable_ranges(user, permission)
-    if isinstance(ranges, Everything):
+    condition = grid_scope_condition(user, Dispute, action, f"{prefix}grid")
+    if condition is None:
         return Q()
-    node_ids = reachable_node_ids(user, permission)
-    if node_ids is not None:
-        condition = Q(**{f"{prefix}grid_id__in": node_ids}) if node_ids else Q(pk__in=[])
-    else:
-        condition = scope_filter(ranges, f"{prefix}grid")
     if action == VIEW and user is not None and user.is_authenticated and user.is_active:
         # Constant id lists, not EXISTS subqueries: with constants PostgreSQL ORs index
         # scans together; with a subquery it scans the whole table (a grid worker's list

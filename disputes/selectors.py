@@ -23,6 +23,7 @@ from disputes.models import (
     user_court_ids,
 )
 from kaili.scope import VIEW
+from kaili.selectors import status_counts as counts_per_status
 
 LIST_RELATED = ("category", "scale", "grid", "line", "tier__line", "body", "registered_by")
 # Reminders: a dispute whose deadline falls within this many days is flagged "due soon".
@@ -84,12 +85,7 @@ def due_flag(dispute: Dispute, today: datetime.date | None = None) -> str:
 def status_counts(queryset) -> dict[str, int]:
     """status -> count over ``queryset`` (one query), every status present, plus
     ``overdue`` (open disputes past their current deadline) and ``total``."""
-    today = timezone.localdate()
-    return queryset.order_by().aggregate(
-        total=Count("status"),
-        overdue=Count("status", filter=Q(status__in=OPEN_STATUSES, due_on__lt=today)),
-        **{status: Count("status", filter=Q(status=status)) for status in Status.values},
-    )
+    return counts_per_status(queryset, Status, OPEN_STATUSES, Q(due_on__lt=timezone.localdate()))
 
 
 def supervision_table(queryset):

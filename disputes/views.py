@@ -20,14 +20,12 @@ one. Writes go through ``disputes.services`` only. Every page is sent ``no-store
 
 import functools
 import operator
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,21 +47,31 @@ from disputes.models import (
 )
 from disputes.services import REGISTRABLE_KINDS, court_entrust, dispute_party_revealed, dispute_register, dispute_step
 from disputes.workflow import Step, available_steps, is_centre, may_take, mediator_ids, next_tier
-from grids.models import Grid, GridKind, GridUserObjectPermission
+from grids.models import Grid, GridUserObjectPermission
 from grids.selectors import grid_path
 from kaili.audit import audit_record
 from kaili.exceptions import Conflict
-from kaili.exports import EXPORT_FORMATS, export_response_or_job
 from kaili.forms import apply_service_errors
-from kaili.models import AuditAction, ExportJob, User
-from kaili.pages import no_store, query_without, render_page, tab_links
+from kaili.models import AuditAction, User
+from kaili.pages import (
+    area_nodes,
+    create_once,
+    filtered_export,
+    labelled_transitions,
+    node_choices,
+    paged,
+    queue_filtering,
+    record_for_step,
+    render_page,
+    step_entries,
+    tab_links,
+)
 from kaili.roles import GRID_WORKER, MEDIATOR, role_grant_codename
-from kaili.scope import ADD, CHANGE, EXPORT, VIEW, permission_for, reachable_ranges, scope_filter, user_can
+from kaili.scope import ADD, CHANGE, EXPORT, VIEW, user_can
 from populations.identity import ETHNICITIES
 from populations.models import Person
 from populations.selectors import persons_for
 
-PAGE_SIZE = 50
 ETHNICITY_NAMES = dict(ETHNICITIES)
 LIST_LIMIT = 200
 # Above this many registrable nodes in a user's scope (a town's centre) the form offers
@@ -108,6 +116,13 @@ def board_action(user) -> str | None:
     return None
 
 
+def _board_action_or_403(user) -> str:
+    action = board_action(user)
+    if action is None:
+        raise PermissionDenied
+    return action
+
+
 def _section_links(user, current: str) -> list[dict]:
     links = []
     if user_can(user, Dispute, ADD):
@@ -133,33 +148,13 @@ def _flagged(disputes, today=None):
 
 
 def _paged(request, queryset):
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    _flagged(page.object_list)
-    return page
-
-
-def _scoped_nodes(user, action: str, kinds):
-    ranges = reachable_ranges(user, permission_for(Dispute, action))
-    return Grid.objects.filter(scope_filter(ranges, ""), kind__in=kinds, retired_at__isnull=True)
+    return paged(request, queryset, _flagged)
 
 
 def registrable_grids(user):
     """The zones, grids and units the user may register a dispute in, in tree order; only
     the grids when that would be a long list."""
-    nodes = _scoped_nodes(user, ADD, REGISTRABLE_KINDS)
-    if nodes.count() > MAX_GRID_CHOICES:
-        nodes = nodes.filter(kind=GridKind.GRID)
-    return nodes.order_by("tree_id", "lft")
-
-
-def area_nodes(user, action: str) -> list[tuple[Grid, int]]:
-    """(node, depth) down to the villages, for the board's area select."""
-    kinds = (GridKind.CITY, GridKind.TOWN, GridKind.ZONE)
-    nodes = list(
-        _scoped_nodes(user, action, kinds).only("code", "name", "kind", "level", "tree_id", "lft").order_by("tree_id", "lft")
-    )
-    top = min((node.level for node in nodes), default=0)
-    return [(node, node.level - top) for node in nodes]
+    return node_choices(user, Dispute, ADD, REGISTRABLE_KINDS, MAX_GRID_CHOICES)
 
 
 # --- registration -----------------------------------------------------------------------
@@ -178,16 +173,6 @@ def _register_form(user, data=None):
     )
 
 
-def _replayed(user, data) -> Dispute | None:
-    """The dispute a form with this client key already registered (a double tap, or a
-    phone that lost the answer and sent the form again)."""
-    try:
-        key = uuid.UUID(str(data.get("client_key") or ""))
-    except ValueError:
-        return None
-    return selectors.my_registrations(user).filter(client_key=key).first()
-
-
 def _lookup_texts() -> dict:
     """What dispute-register.js says, in the reader's language."""
     return {
@@ -203,27 +188,18 @@ def register(request):
     user = request.user
     if not user_can(user, Dispute, ADD):
         raise PermissionDenied
-    status = 200
-    if request.method == "POST":
-        existing = _replayed(user, request.POST)
-        if existing is not None:
-            messages.info(request, _("已提交过，未重复登记。"))
-            return redirect("disputes:detail", number=existing.number)
-        form = _register_form(user, request.POST)
-        if form.is_valid():
-            try:
-                dispute, created = dispute_register(actor=user, **form.service_arguments())
-            except ValidationError as error:
-                apply_service_errors(error, form)
-            else:
-                if created:
-                    messages.success(request, _("已登记，纠纷编号 %(number)s。") % {"number": dispute.number})
-                else:
-                    messages.info(request, _("已提交过，未重复登记。"))
-                return redirect("disputes:detail", number=dispute.number)
-        status = 400
-    else:
-        form = _register_form(user)
+    form, done = create_once(
+        request,
+        make_form=lambda data=None, files=None: _register_form(user, data),
+        replayed=lambda key: selectors.my_registrations(user).filter(client_key=key).first(),
+        service=dispute_register,
+        detail="disputes:detail",
+        created=_("已登记，纠纷编号 %(number)s。"),
+        repeated=_("已提交过，未重复登记。"),
+    )
+    if done is not None:
+        return done
+    status = 400 if request.method == "POST" else 200
     rows = form.party_rows if form.is_bound else []
     if not rows:
         rows = [{"role": PartyRole.APPLICANT}, {"role": PartyRole.RESPONDENT}]
@@ -246,41 +222,21 @@ def _queue_form(request, data, action: str):
         data or None,
         categories=list(selectors.category_choices()),
         tiers=list(selectors.tier_choices()),
-        nodes=area_nodes(request.user, action),
+        nodes=area_nodes(request.user, Dispute, action),
     )
-
-
-def _status_chips(request, counts: dict, current: str) -> list[dict]:
-    base = query_without(request, "status")
-    joiner = f"{base}&" if base else ""
-    chips = [{"label": _("全部"), "n": counts["total"], "url": f"?{base}", "current": not current}]
-    chips += [
-        {"label": label, "n": counts[value], "url": f"?{joiner}status={value}", "current": current == value}
-        for value, label in Status.choices
-        if counts.get(value)
-    ]
-    return chips
 
 
 @login_required
 def queue(request):
     user = request.user
-    action = board_action(user)
-    if action is None:
-        raise PermissionDenied
+    action = _board_action_or_403(user)
     form = _queue_form(request, request.GET, action)
-    base = selectors.disputes_for(user, action)
-    filtered = DisputeFilterSet(data=form.filter_params(), queryset=base).qs
-    counts = selectors.status_counts(DisputeFilterSet(data=form.filter_params(with_status=False), queryset=base).qs)
-    current_status = form.cleaned_data.get("status", "") if form.is_bound and form.is_valid() else ""
-    overdue_query = query_without(request, "overdue")
+    filtered, listing = queue_filtering(
+        request, form, selectors.disputes_for(user, action), DisputeFilterSet, selectors.status_counts, Status
+    )
     context = {
-        "form": form,
+        **listing,
         "page": _paged(request, filtered.prefetch_related("mediators").order_by("-registered_at", "-id")),
-        "counts": counts,
-        "chips": _status_chips(request, counts, current_status),
-        "overdue_url": f"?{overdue_query}&overdue=true" if overdue_query else "?overdue=true",
-        "query": query_without(request),
         "can_export": user_can(user, Dispute, EXPORT),
     }
     return _page(request, "disputes/queue.html", context, section="queue")
@@ -290,22 +246,9 @@ def queue(request):
 def export(request):
     """The board's filtered list as CSV or XLSX, scoped for EXPORT and audited; a large one
     runs as a job with a progress page."""
-    user = request.user
-    if not user_can(user, Dispute, EXPORT):
-        raise PermissionDenied
-    file_format = request.GET.get("format", "csv")
-    if file_format not in EXPORT_FORMATS:
-        return HttpResponseBadRequest(_("导出格式只能是 csv 或 xlsx。"))
-    data = request.GET.copy()
-    data.pop("format", None)
-    form = _queue_form(request, data, EXPORT)
-    if form.is_bound and not form.is_valid():
-        return HttpResponseBadRequest(_("筛选条件有误。"))
-    result = export_response_or_job(actor=user, kind=DISPUTE_EXPORTER.kind, filters=form.filter_params(), file_format=file_format)
-    if isinstance(result, ExportJob):
-        messages.info(request, _("导出数据较多，正在后台生成，完成后可下载。"))
-        return redirect("export-detail", pk=result.pk)
-    return no_store(result)
+    return filtered_export(
+        request, model=Dispute, kind=DISPUTE_EXPORTER.kind, filter_form=lambda data: _queue_form(request, data, EXPORT)
+    )
 
 
 # --- my disputes ------------------------------------------------------------------------
@@ -421,19 +364,11 @@ def _step_form(step: str, dispute: Dispute, data=None):
 
 
 def _step_entries(user, dispute: Dispute, bound) -> list[dict]:
-    entries = []
-    for step in available_steps(user, dispute):
-        form = bound[1] if bound and bound[0] == step else _step_form(step, dispute)
-        entry = {"step": step, "label": Step(step).label, "form": form, "bound": form.is_bound}
-        if step == Step.ESCALATE:
+    entries = step_entries(available_steps(user, dispute), Step, lambda step: _step_form(step, dispute), bound, FORWARD_STEPS)
+    for entry in entries:
+        if entry["step"] == Step.ESCALATE:
             entry["next_tier"] = next_tier(dispute.tier)
-        entry["danger"] = step in REFUSING_STEPS
-        entries.append(entry)
-    if not any(entry["bound"] for entry in entries):
-        # The next thing to do comes unfolded; side steps wait for a tap.
-        forward = sorted((e for e in entries if e["step"] in FORWARD_STEPS), key=lambda e: FORWARD_STEPS.index(e["step"]))
-        if forward:
-            forward[0]["open"] = True
+        entry["danger"] = entry["step"] in REFUSING_STEPS
     return entries
 
 
@@ -441,9 +376,7 @@ def _render_detail(request, dispute: Dispute, *, bound=None, revealed=None, stat
     """The dispute page. ``bound``: (step, form) come back from its POST with errors;
     ``revealed``: party id -> clear identity number, shown once in the answer to a POST."""
     user = request.user
-    transitions = list(dispute.transitions.all())
-    for transition in transitions:
-        transition.step_label = Step(transition.step).label if transition.step in Step.values else transition.step
+    transitions = labelled_transitions(dispute.transitions.all(), Step)
     agreements = list(dispute.agreements.all())
     may_reveal = may_take(user, dispute, Step.RECORD_SESSION)
     parties = list(dispute.parties.all())
@@ -477,12 +410,8 @@ def detail(request, number):
 def step(request, number, step):
     """One step of the flow from its small form on the dispute page. A refusal comes back
     on the page with what was typed."""
-    if step not in STEP_FORMS:
-        raise Http404
     user = request.user
-    dispute = _dispute_or_404(user, number)
-    if not may_take(user, dispute, step):
-        raise PermissionDenied
+    dispute = record_for_step(user, number, step, forms=STEP_FORMS, record_or_404=_dispute_or_404, may_take=may_take)
     form = _step_form(step, dispute, request.POST)
     if form.is_valid():
         try:
@@ -579,9 +508,7 @@ def _supervision_rows(table, tiers) -> list[dict]:
 @login_required
 def supervision(request):
     user = request.user
-    action = board_action(user)
-    if action is None:
-        raise PermissionDenied
+    action = _board_action_or_403(user)
     base = selectors.disputes_for(user, action)
     today = timezone.localdate()
     rows = _supervision_rows(list(selectors.supervision_table(base)), list(selectors.tier_choices()))

@@ -73,3 +73,19 @@ class MembersAuditedAdmin(admin.ModelAdmin):
         before = set(form.instance.members.values_list("pk", flat=True)) if change else set()
         super().save_related(request, form, formsets, change)
         self.members_changed(request.user, form.instance, before)
+
+
+class MemberTableAdmin(MembersAuditedAdmin):
+    """A table of organisations with members, each on a grid node (a handling department, a
+    court): listed by code, name, node and whether active; switched off, never deleted, as
+    records point at them."""
+
+    list_display = ("code", "name", "node", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    list_select_related = ("node",)
+    raw_id_fields = ("node",)
+    filter_horizontal = ("members",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

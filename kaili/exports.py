@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 
 from kaili.audit import audit_record
@@ -47,6 +48,30 @@ EXPORTERS: dict[str, Exporter] = {}
 def register_exporter(exporter: Exporter) -> Exporter:
     EXPORTERS[exporter.kind] = exporter
     return exporter
+
+
+def filtered_for_export(user, filters: dict, filterset_class):
+    """The records ``user`` may export (of the filterset's model, scoped for EXPORT),
+    filtered as the list was. A filter that does not validate is refused rather than
+    dropped (django-filter would quietly ignore it and export more than was asked).
+    ``filters`` holds strings, and lists of strings for the filters taking several values,
+    as the job keeps them."""
+    from kaili.scope import EXPORT
+
+    data = QueryDict(mutable=True)
+    for key, value in (filters or {}).items():
+        data.setlist(key, [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)])
+    model = filterset_class._meta.model
+    queryset = model.objects.none() if user is None else model.objects.restrict(user, EXPORT)
+    filterset = filterset_class(data=data, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
+    return filterset.qs
+
+
+def local_minute(value) -> str:
+    """A moment as a file shows it: local time to the minute; empty for none."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else ""
 
 
 def _filename(exporter: Exporter, file_format: str) -> str:

@@ -32,6 +32,75 @@ def apply_service_errors(error: ValidationError, form, detail_form=None) -> None
             form.add_error(None, messages)
 
 
+YES_NO = [("", _("全部")), ("true", _("是")), ("false", _("否"))]
+
+
+def search_field(placeholder) -> forms.CharField:
+    """A list's free-text search box."""
+    return forms.CharField(
+        label=_("搜索"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": placeholder}),
+    )
+
+
+def status_filter(statuses) -> forms.ChoiceField:
+    """A list's status select over the ``statuses`` choices, "all" first."""
+    return forms.ChoiceField(label=_("状态"), required=False, choices=[*blank_choice(_("全部状态")), *statuses.choices])
+
+
+class QueueFilterForm(forms.Form):
+    """What the record queues' filter forms share (cases, disputes): the area, a select down
+    to the zones (``nodes``: (node, depth) from the view) or a grid code typed in, and
+    ``filter_params``, the filters as the filterset data the queue, its counts and the
+    export all use. Subclasses name their ``TEXT_PARAMS``, ``DATE_PARAMS`` and the
+    (start, end) ``DATE_RANGES`` that must not run backwards; their ``field_order`` puts
+    the area where it belongs."""
+
+    under = forms.ChoiceField(label=_("区域"), required=False)
+    code = forms.CharField(
+        label=_("或网格编码"),
+        required=False,
+        max_length=17,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "522601001001"}),
+    )
+
+    TEXT_PARAMS: tuple[str, ...] = ()
+    DATE_PARAMS: tuple[str, ...] = ()
+    DATE_RANGES: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, *args, nodes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        under = [(node.code, f"{'　' * depth}{node.name}") for node, depth in nodes]
+        asked = (self.data.get("under") or "").strip() if self.is_bound else ""
+        if asked and asked not in {code for code, _label in under}:
+            # A subtree below the zones (a link from another page): kept, shown by its code.
+            under.append((asked, asked))
+        self.fields["under"].choices = [*blank_choice(_("全部辖区")), *under]
+
+    def clean(self):
+        cleaned = super().clean()
+        for start, end in self.DATE_RANGES:
+            if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
+                self.add_error(end, _("结束日期不能早于开始日期。"))
+        return cleaned
+
+    def filter_params(self, *, with_status: bool = True) -> dict:
+        """The filters as plain strings (an export job and its audit row keep them)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        params = {name: data[name].strip() for name in self.TEXT_PARAMS if data.get(name)}
+        under = (data.get("code") or "").strip() or data.get("under")
+        if under:
+            params["under"] = under
+        params.update({name: data[name].isoformat() for name in self.DATE_PARAMS if data.get(name)})
+        if with_status and data.get("status"):
+            params["status"] = [data["status"]]
+        return params
+
+
 class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _("账号或密码错误。连续失败 5 次，账号或地址将被锁定 15 分钟。"),

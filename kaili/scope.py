@@ -149,6 +149,24 @@ def reachable_node_ids(user, permission: str, limit: int = NODE_ID_LIMIT) -> lis
     return cache[permission]
 
 
+def grid_scope_condition(user, model: type[models.Model], action: str, grid_path: str = "grid") -> Q | None:
+    """The condition on rows of ``model`` whose node (reached through ``grid_path``) lies in
+    the user's scope for ``action``; None when the scope has no limits.
+
+    A narrow scope (a grid worker's grid, a town's centre) is a list of node ids on the row's
+    own column, so that an OR with other conditions on the row (its reporter, its handler)
+    is answered from the row's indexes; a wide one is the MPTT intervals of ``scope_filter``.
+    """
+    permission = permission_for(model, action)
+    ranges = reachable_ranges(user, permission)
+    if isinstance(ranges, Everything):
+        return None
+    node_ids = reachable_node_ids(user, permission)
+    if node_ids is not None:
+        return Q(**{f"{grid_path}_id__in": node_ids}) if node_ids else Q(pk__in=[])
+    return scope_filter(ranges, grid_path)
+
+
 def scope_predicate(user, model: type[models.Model], action: str):
     """``node -> bool``: whether a node (anything with ``tree_id`` and ``lft``, as just read
     from the database) lies in the user's scope for ``action`` on ``model``. No query per node."""

@@ -10,3 +10,14 @@ def sign_in(page, live_server, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{live_server.url}/")
+
+
+def sign_out(page) -> None:
+    """Sign out through the menu (folded behind its button on a phone)."""
+    if not page.locator("nav.menu").is_visible():
+        page.locator("label.menu-button").click()
+    page.get_by_role("button", name="退出").click()
+
+
+def assert_fits_the_phone(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -121,3 +121,12 @@ def phone(browser):
     yield page
     context.close()
     assert outside == [], f"the page called outside the site: {outside}"
+
+
+@pytest.fixture
+def desk(browser):
+    """A desktop screen, for the centre's and the court's pages."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()

@@ -90,3 +90,18 @@ def force_verified(client, user):
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = user.totpdevice_set.get().persistent_id
     session.save()
+
+
+def record_desk_staff(tree) -> dict:
+    """Who works records (incidents, disputes) in the small tree: a grid worker in each of
+    zones A and B, the centre of town T1 (zones A and B), the centre of zone B only, the
+    centre of town T2; made in this order."""
+    from kaili.roles import CENTRE_STAFF, GRID_WORKER
+
+    return {
+        "worker": make_user("worker_a", GRID_WORKER, [tree.grid_a]),
+        "worker_b": make_user("worker_b", GRID_WORKER, [tree.grid_b]),
+        "centre": make_user("centre_t1", CENTRE_STAFF, [tree.t1]),
+        "centre_b": make_user("centre_zone_b", CENTRE_STAFF, [tree.zone_b]),
+        "centre_t2": make_user("centre_t2", CENTRE_STAFF, [tree.t2]),
+    }

@@ -30,6 +30,7 @@ from cases.models import (
 )
 from cases.services import MAX_BULK_DISPATCH
 from cases.workflow import Step, available_steps
+from kaili.api.serializers import StatusCountsSerializer, TransitionSerializer, offered_steps
 
 # The API's name for each step: path-style, and "turn-into-dispute" for the transfer.
 STEP_ACTIONS = {step.value: step.value.replace("_", "-") for step in Step} | {Step.TRANSFER.value: "turn-into-dispute"}
@@ -144,35 +145,13 @@ class IncidentAttachmentSerializer(serializers.ModelSerializer):
         return str(attachment.uploaded_by) if attachment.uploaded_by_id else None
 
 
-class IncidentTransitionSerializer(serializers.ModelSerializer):
-    label = serializers.SerializerMethodField()
-    from_status_display = serializers.CharField(source="get_from_status_display", read_only=True)
-    to_status_display = serializers.CharField(source="get_to_status_display", read_only=True)
-    actor = serializers.SerializerMethodField()
+class IncidentTransitionSerializer(TransitionSerializer):
+    steps = Step
 
     class Meta:
         model = IncidentTransition
-        fields = [
-            "step",
-            "label",
-            "from_status",
-            "from_status_display",
-            "to_status",
-            "to_status_display",
-            "actor",
-            "at",
-            "note",
-            "due_at",
-            "late",
-            "details",
-        ]
+        fields = [*TransitionSerializer.STEP_FIELDS, "due_at", "late", "details"]
         read_only_fields = fields
-
-    def get_label(self, transition) -> str:
-        return str(Step(transition.step).label) if transition.step in Step.values else transition.step
-
-    def get_actor(self, transition) -> str | None:
-        return str(transition.actor) if transition.actor_id else None
 
 
 class DeadlinesSerializer(serializers.Serializer):
@@ -219,23 +198,13 @@ class IncidentDetailSerializer(IncidentListSerializer):
         read_only_fields = fields
 
     def get_available_steps(self, incident) -> list[str]:
-        request = self.context.get("request")
-        if request is None:
-            return []
-        return [step_action_name(step) for step in available_steps(request.user, incident)]
+        return offered_steps(self, incident, available_steps, STEP_ACTIONS)
 
 
-class IncidentCountsSerializer(serializers.Serializer):
+class IncidentCountsSerializer(StatusCountsSerializer):
     """Cases per status over the filtered list, the open ones past their deadline, the total."""
 
-    total = serializers.IntegerField()
-    overdue = serializers.IntegerField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for status in Status:
-            fields[status.value] = serializers.IntegerField(label=status.label)
-        return fields
+    statuses = Status
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -360,14 +329,6 @@ class BulkRefusalSerializer(serializers.Serializer):
 class BulkDispatchResultSerializer(serializers.Serializer):
     dispatched = serializers.ListField(child=serializers.CharField(), help_text=_("已派遣的事件编号"))
     refused = BulkRefusalSerializer(many=True)
-
-
-class ExportQueuedSerializer(serializers.Serializer):
-    job = serializers.IntegerField()
-    status = serializers.CharField()
-    progress_url = serializers.CharField()
-    download_url = serializers.CharField()
-    page_url = serializers.CharField()
 
 
 # --- the tables -------------------------------------------------------------------------

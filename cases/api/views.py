@@ -8,17 +8,13 @@ function of ``cases.services``, which decides who may act (403), whether the cas
 and version allow the step (409) and whether the input holds (400, naming the field).
 """
 
-import uuid
-
 import django_filters
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_filters.filters import MultipleChoiceFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
@@ -33,16 +29,14 @@ from cases.models import NUMBER_PATTERN, Category, CategoryKind, Department, Inc
 from cases.services import Involved, Upload, incident_bulk_dispatch, incident_opened, incident_report, incident_step
 from cases.workflow import Step
 from grids.models import Grid
-from kaili.api.base import ScopedPermission, ScopedViewSetMixin, ServiceWriteMixin
-from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
-from kaili.exports import export_response_or_job
+from kaili.api.base import ScopedPermission, ScopedViewSetMixin, ServiceWriteMixin, parse_client_key
+from kaili.api.base import step_action as record_step_action
+from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, ExportQueuedSerializer, FileExportMixin
 from kaili.files import private_file_response
-from kaili.models import ExportJob, User
+from kaili.models import User
 from kaili.scope import CHANGE, VIEW
 from populations.models import Person
 
-# Query parameters that are not list filters (the file format, the page, the order).
-NOT_FILTERS = ("format", "page", "page_size", "ordering")
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.UUID,
@@ -63,38 +57,9 @@ class IncidentPermission(ScopedPermission):
         return view.scope_action() == VIEW and selectors.handles_cases(request.user)
 
 
-def export_filters(query_params) -> dict:
-    """The list filters of a request as the export job keeps them (JSON): lists for the
-    filters that take several values, one value for the others."""
-    several = {name for name, field in IncidentFilterSet.base_filters.items() if isinstance(field, MultipleChoiceFilter)}
-    filters = {}
-    for key in query_params:
-        if key in NOT_FILTERS:
-            continue
-        values = query_params.getlist(key)
-        filters[key] = values if key in several else values[-1]
-    return filters
-
-
-def parse_client_key(value) -> uuid.UUID | None:
-    if value in (None, ""):
-        return None
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
-    except ValueError as error:
-        raise exceptions.ValidationError({"client_key": [_("提交标识应为 UUID。")]}) from error
-
-
 def step_action(name: str, step: str, serializer_class, url_path: str, doc: str):
     """One POST action taking ``step`` on the case addressed by number."""
-
-    def take(self, request, number=None):
-        return self.take_step(step, serializer_class)
-
-    take.__name__ = take.__qualname__ = name
-    take.__doc__ = doc
-    take = action(detail=True, methods=["post"], url_path=url_path, url_name=url_path, filter_backends=[])(take)
-    return extend_schema(request=serializer_class, responses=DETAIL_RESPONSES)(take)
+    return record_step_action(name, step, serializer_class, url_path, doc, DETAIL_RESPONSES)
 
 
 class IncidentViewSet(ServiceWriteMixin, FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -184,30 +149,12 @@ class IncidentViewSet(ServiceWriteMixin, FileExportMixin, ScopedViewSetMixin, mi
             attachment.file, filename=attachment.filename, content_type=attachment.content_type, inline=attachment.is_image
         )
 
-    @extend_schema(parameters=[FORMAT_PARAMETER], responses={**FILE_RESPONSES, 202: s.ExportQueuedSerializer}, filters=True)
+    @extend_schema(parameters=[FORMAT_PARAMETER], responses={**FILE_RESPONSES, 202: ExportQueuedSerializer}, filters=True)
     @action(detail=False, methods=["get"])
     def export(self, request):
         """The filtered list as CSV or XLSX, audited; a large one is queued (202) and its
         progress and file are at ``/api/exports/{job}/``."""
-        file_format = self.export_format(request)
-        if file_format is None:
-            return format_refused()
-        filters = IncidentFilterSet(data=request.query_params, queryset=Incident.objects.none())
-        if not filters.is_valid():
-            raise exceptions.ValidationError(filters.errors)
-        answer = export_response_or_job(
-            actor=request.user, kind=INCIDENT_EXPORTER.kind, filters=export_filters(request.query_params), file_format=file_format
-        )
-        if not isinstance(answer, ExportJob):
-            return answer
-        body = {
-            "job": answer.pk,
-            "status": answer.status,
-            "progress_url": reverse("exportjob-detail", kwargs={"pk": answer.pk}),
-            "download_url": reverse("exportjob-download", kwargs={"pk": answer.pk}),
-            "page_url": reverse("export-detail", kwargs={"pk": answer.pk}),
-        }
-        return Response(s.ExportQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return self.filtered_export(request, filterset_class=IncidentFilterSet, kind=INCIDENT_EXPORTER.kind)
 
     # --- the report ------------------------------------------------------------------------
 

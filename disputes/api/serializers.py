@@ -45,6 +45,8 @@ from disputes.models import (
 )
 from disputes.services import MAX_EXTENSION_DAYS, MAX_PARTIES, OTHER_ROUTES
 from disputes.workflow import Step, available_steps
+from kaili.api.serializers import StatusCountsSerializer, offered_steps
+from kaili.api.serializers import TransitionSerializer as BaseTransitionSerializer
 
 # The API's name for each step: the action's path ("record-session").
 STEP_ACTIONS = {step.value: step.value.replace("_", "-") for step in Step}
@@ -294,37 +296,14 @@ class EntrustedBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TransitionSerializer(serializers.ModelSerializer):
-    label = serializers.SerializerMethodField()
-    from_status_display = serializers.CharField(source="get_from_status_display", read_only=True)
-    to_status_display = serializers.CharField(source="get_to_status_display", read_only=True)
-    actor = serializers.SerializerMethodField()
+class TransitionSerializer(BaseTransitionSerializer):
+    steps = Step
     tier = serializers.SerializerMethodField()
 
     class Meta:
         model = DisputeTransition
-        fields = [
-            "step",
-            "label",
-            "from_status",
-            "from_status_display",
-            "to_status",
-            "to_status_display",
-            "actor",
-            "at",
-            "note",
-            "tier",
-            "due_on",
-            "late",
-            "details",
-        ]
+        fields = [*BaseTransitionSerializer.STEP_FIELDS, "tier", "due_on", "late", "details"]
         read_only_fields = fields
-
-    def get_label(self, transition) -> str:
-        return str(Step(transition.step).label) if transition.step in Step.values else transition.step
-
-    def get_actor(self, transition) -> str | None:
-        return str(transition.actor) if transition.actor_id else None
 
     def get_tier(self, transition) -> str | None:
         return str(transition.tier) if transition.tier_id else None
@@ -373,23 +352,13 @@ class DisputeDetailSerializer(DisputeListSerializer):
         return EntrustedBriefSerializer(entrusted).data if entrusted is not None else None
 
     def get_available_steps(self, dispute) -> list[str]:
-        request = self.context.get("request")
-        if request is None:
-            return []
-        return [step_action_name(step) for step in available_steps(request.user, dispute)]
+        return offered_steps(self, dispute, available_steps, STEP_ACTIONS)
 
 
-class DisputeCountsSerializer(serializers.Serializer):
+class DisputeCountsSerializer(StatusCountsSerializer):
     """Disputes per status over the filtered list, the open ones past their deadline, the total."""
 
-    total = serializers.IntegerField()
-    overdue = serializers.IntegerField()
-
-    def get_fields(self):
-        fields = super().get_fields()
-        for status in Status:
-            fields[status.value] = serializers.IntegerField(label=status.label)
-        return fields
+    statuses = Status
 
 
 class SupervisionRowSerializer(serializers.Serializer):

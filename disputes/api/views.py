@@ -14,19 +14,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_filters.filters import MultipleChoiceFilter
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from cases.api.serializers import ExportQueuedSerializer
-from cases.api.views import NOT_FILTERS, parse_client_key
 from disputes import selectors
 from disputes.api import serializers as s
 from disputes.exports import DISPUTE_EXPORTER
@@ -50,11 +46,11 @@ from disputes.models import (
 from disputes.services import Party, court_entrust, dispute_party_revealed, dispute_register, dispute_step
 from disputes.workflow import Step
 from grids.models import Grid
-from kaili.api.base import ScopedPermission, ScopedViewSetMixin, ServiceWriteMixin
-from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, FileExportMixin, format_refused
+from kaili.api.base import ScopedPermission, ScopedViewSetMixin, ServiceWriteMixin, parse_client_key
+from kaili.api.base import step_action as record_step_action
+from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, ExportQueuedSerializer, FileExportMixin
 from kaili.exceptions import Conflict
-from kaili.exports import export_response_or_job
-from kaili.models import ExportJob, User
+from kaili.models import User
 from kaili.scope import VIEW, user_can
 from populations.models import Person
 
@@ -98,17 +94,6 @@ class DisputeTablePermission(permissions.BasePermission):
         if not (user and user.is_authenticated):
             return False
         return user_can(user, view.queryset.model, VIEW) or works_disputes_without_a_role(user)
-
-
-def export_filters(query_params) -> dict:
-    """The list filters of a request as the export job keeps them (JSON): a list for each
-    filter taking several values, the last value for the others."""
-    several = {name for name, field in DisputeFilterSet.base_filters.items() if isinstance(field, MultipleChoiceFilter)}
-    return {
-        key: query_params.getlist(key) if key in several else query_params.get(key)
-        for key in query_params
-        if key not in NOT_FILTERS
-    }
 
 
 # --- codes, ranks, ids and usernames to records ---------------------------------------------
@@ -222,26 +207,7 @@ def step_payload(values: dict) -> dict:
 
 def step_action(name: str, step: str, serializer_class, doc: str):
     """One POST action taking ``step`` on the dispute addressed by number."""
-    url_path = s.step_action_name(step)
-
-    def take(self, request, number=None):
-        return self.take_step(step, serializer_class)
-
-    take.__name__ = take.__qualname__ = name
-    take.__doc__ = doc
-    take = action(detail=True, methods=["post"], url_path=url_path, url_name=url_path, filter_backends=[])(take)
-    return extend_schema(request=serializer_class, responses=DETAIL_RESPONSES)(take)
-
-
-def queued(job: ExportJob) -> Response:
-    body = {
-        "job": job.pk,
-        "status": job.status,
-        "progress_url": reverse("exportjob-detail", kwargs={"pk": job.pk}),
-        "download_url": reverse("exportjob-download", kwargs={"pk": job.pk}),
-        "page_url": reverse("export-detail", kwargs={"pk": job.pk}),
-    }
-    return Response(ExportQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+    return record_step_action(name, step, serializer_class, s.step_action_name(step), doc, DETAIL_RESPONSES)
 
 
 class DisputeViewSet(ServiceWriteMixin, FileExportMixin, ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -317,16 +283,7 @@ class DisputeViewSet(ServiceWriteMixin, FileExportMixin, ScopedViewSetMixin, mix
     def export(self, request):
         """The filtered list as CSV or XLSX (parties with masked numbers), audited; a large
         one is queued (202) and its progress and file are at ``/api/exports/{job}/``."""
-        file_format = self.export_format(request)
-        if file_format is None:
-            return format_refused()
-        filters = DisputeFilterSet(data=request.query_params, queryset=Dispute.objects.none())
-        if not filters.is_valid():
-            raise exceptions.ValidationError(filters.errors)
-        answer = export_response_or_job(
-            actor=request.user, kind=DISPUTE_EXPORTER.kind, filters=export_filters(request.query_params), file_format=file_format
-        )
-        return queued(answer) if isinstance(answer, ExportJob) else answer
+        return self.filtered_export(request, filterset_class=DisputeFilterSet, kind=DISPUTE_EXPORTER.kind)
 
     @extend_schema(
         request=None,

@@ -1,6 +1,12 @@
-"""The base of every scoped API endpoint: the grid scope is applied here, once."""
+"""The base of every scoped API endpoint: the grid scope is applied here, once; and what
+the record APIs (cases, disputes) share: client keys, one POST action per workflow step."""
 
-from rest_framework import permissions, status, viewsets
+import uuid
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, permissions, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from kaili.scope import ADD, CHANGE, DELETE, EXPORT, VIEW, user_can
@@ -64,3 +70,27 @@ class ServiceWriteMixin:
         # scope: the service has checked it, and someone the write takes out of the record's
         # scope (a member leaving an enrollment's team) still gets the answer.
         return Response(self.get_serializer(self.queryset.get(pk=record.pk)).data, status=status_code)
+
+
+def parse_client_key(value) -> uuid.UUID | None:
+    """A record's client key (``client_key`` or the ``Idempotency-Key`` header); a 400 when
+    it is not a UUID."""
+    if value in (None, ""):
+        return None
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
+    except ValueError as error:
+        raise exceptions.ValidationError({"client_key": [_("提交标识应为 UUID。")]}) from error
+
+
+def step_action(name: str, step: str, serializer_class, url_path: str, doc: str, responses):
+    """One POST action taking ``step`` (through the viewset's ``take_step``) on the record
+    addressed by number, answering ``responses``."""
+
+    def take(self, request, number=None):
+        return self.take_step(step, serializer_class)
+
+    take.__name__ = take.__qualname__ = name
+    take.__doc__ = doc
+    take = action(detail=True, methods=["post"], url_path=url_path, url_name=url_path, filter_backends=[])(take)
+    return extend_schema(request=serializer_class, responses=responses)(take)

@@ -45,3 +45,48 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    """Records per status (one field per value of ``statuses``), the open ones past their
+    deadline, the total."""
+
+    statuses: type | None = None
+
+    total = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for status in self.statuses:
+            fields[status.value] = serializers.IntegerField(label=status.label)
+        return fields
+
+
+# A step of a record's workflow (``steps``: the workflow's Step choices) with its label, the
+# statuses before and after with theirs, and who took it; subclasses give the model and
+# fields. A comment, not a docstring: the subclasses' schema would inherit it.
+class TransitionSerializer(serializers.ModelSerializer):
+    steps: type | None = None
+    # The fields every workflow's transitions start with, in this order.
+    STEP_FIELDS = ["step", "label", "from_status", "from_status_display", "to_status", "to_status_display", "actor", "at", "note"]
+
+    label = serializers.SerializerMethodField()
+    from_status_display = serializers.CharField(source="get_from_status_display", read_only=True)
+    to_status_display = serializers.CharField(source="get_to_status_display", read_only=True)
+    actor = serializers.SerializerMethodField()
+
+    def get_label(self, transition) -> str:
+        return str(self.steps(transition.step).label) if transition.step in self.steps.values else transition.step
+
+    def get_actor(self, transition) -> str | None:
+        return str(transition.actor) if transition.actor_id else None
+
+
+def offered_steps(serializer, record, available_steps, action_names: dict) -> list[str]:
+    """The steps the caller may take on ``record`` now (``available_steps(user, record)``),
+    by the names of their API actions; none without a request."""
+    request = serializer.context.get("request")
+    if request is None:
+        return []
+    return [action_names.get(step, step) for step in available_steps(request.user, record)]

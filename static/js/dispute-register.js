@@ -1,6 +1,6 @@
 // The dispute registration form (templates/disputes/register.html): party rows added and
 // removed on the phone, and registry people found through the incident pages' lookup
-// (posted, so an identity number typed in stays out of URLs and logs). Without this script
+// (person-lookup.js). Without this script
 // the form still works with the two rows the server renders.
 (function () {
   "use strict";
@@ -22,15 +22,18 @@
     });
   }
 
+  // A registry person in a row: shown by name and masked number, the free fields hidden.
+  function showPerson(item, person) {
+    item.querySelector("input[name=party_person]").value = String(person.id);
+    var display = item.querySelector("[data-party-display]");
+    display.textContent = person.name + " " + person.id_number_masked;
+    display.hidden = false;
+    item.querySelector("[data-party-free]").hidden = true;
+  }
+
   function addRow(person) {
     var item = template.content.firstElementChild.cloneNode(true);
-    if (person) {
-      item.querySelector("input[name=party_person]").value = String(person.id);
-      var display = item.querySelector("[data-party-display]");
-      display.textContent = person.name + " " + person.id_number_masked;
-      display.hidden = false;
-      item.querySelector("[data-party-free]").hidden = true;
-    }
+    if (person) showPerson(item, person);
     if (rows().length) item.querySelector("select[name=party_role]").value = "respondent";
     list.appendChild(item);
     refresh();
@@ -56,70 +59,10 @@
   });
   refresh();
 
-  var lookup = form.querySelector("[data-lookup]");
-  if (!lookup) return;
-  var query = lookup.querySelector("[data-lookup-q]");
-  var results = lookup.querySelector("[data-lookup-results]");
-  var status = lookup.querySelector("[data-lookup-status]");
-  lookup.hidden = false;
-
-  function pick(person) {
-    // The first empty row takes the person, else a new row.
+  // A person found in the registry takes the first empty row, else a new one.
+  window.kailiPersonLookup(form, TEXT, function (person) {
     var empty = Array.prototype.filter.call(rows(), isEmpty)[0];
-    if (empty) {
-      empty.querySelector("input[name=party_person]").value = String(person.id);
-      var display = empty.querySelector("[data-party-display]");
-      display.textContent = person.name + " " + person.id_number_masked;
-      display.hidden = false;
-      empty.querySelector("[data-party-free]").hidden = true;
-    } else {
-      addRow(person);
-    }
-    results.innerHTML = "";
-    status.textContent = "";
-    query.value = "";
-  }
-
-  function run() {
-    var text = query.value.trim();
-    results.innerHTML = "";
-    if (!text) return;
-    status.textContent = TEXT.searching;
-    var body = new FormData();
-    body.append("q", text);
-    fetch(form.getAttribute("data-lookup-url"), {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": form.elements.csrfmiddlewaretoken.value, Accept: "application/json" }
-    })
-      .then(function (response) { return response.json(); })
-      .then(function (answer) {
-        if (answer.error) {
-          status.textContent = answer.error;
-          return;
-        }
-        status.textContent = answer.results.length ? TEXT.pick : TEXT.not_found;
-        answer.results.forEach(function (person) {
-          var item = document.createElement("li");
-          var button = document.createElement("button");
-          button.type = "button";
-          button.className = "button";
-          button.textContent = person.name + " " + person.id_number_masked;
-          button.addEventListener("click", function () { pick(person); });
-          item.appendChild(button);
-          results.appendChild(item);
-        });
-      })
-      .catch(function () {
-        status.textContent = TEXT.lookup_failed;
-      });
-  }
-  lookup.querySelector("[data-lookup-go]").addEventListener("click", run);
-  query.addEventListener("keydown", function (event) {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      run();
-    }
+    if (empty) showPerson(empty, person);
+    else addRow(person);
   });
 })();

@@ -8,7 +8,7 @@
 // localStorage: the page says so.
 //
 // Also: the category picker's search box, "use my location" (one reading, on demand only),
-// and the people lookup in the registry (posted, so identity numbers stay out of URLs).
+// and the people lookup in the registry (person-lookup.js).
 (function () {
   "use strict";
   var PREFIX = "kaili.incident-draft.";
@@ -259,64 +259,11 @@
 
   // --- people lookup -------------------------------------------------------------------
 
-  var lookup = form.querySelector("[data-lookup]");
-  if (lookup) {
-    var query = lookup.querySelector("[data-lookup-q]");
-    var results = lookup.querySelector("[data-lookup-results]");
-    var lookupStatus = lookup.querySelector("[data-lookup-status]");
-    var csrf = form.elements.csrfmiddlewaretoken.value;
-    lookup.hidden = false;
-
-    var run = function () {
-      var text = query.value.trim();
-      results.innerHTML = "";
-      if (!text) return;
-      lookupStatus.textContent = TEXT.searching;
-      var body = new FormData();
-      body.append("q", text);
-      fetch(form.getAttribute("data-lookup-url"), {
-        method: "POST",
-        body: body,
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf, Accept: "application/json" }
-      })
-        .then(function (response) { return response.json(); })
-        .then(function (answer) {
-          if (answer.error) {
-            lookupStatus.textContent = answer.error;
-            return;
-          }
-          lookupStatus.textContent = answer.results.length ? TEXT.pick : TEXT.not_found;
-          answer.results.forEach(function (person) {
-            var item = document.createElement("li");
-            var button = document.createElement("button");
-            button.type = "button";
-            button.className = "button";
-            button.textContent = person.name + " " + person.id_number_masked;
-            button.addEventListener("click", function () {
-              removeEmptyFreeRows();
-              addRow({ person: String(person.id), display: person.name + " " + person.id_number_masked });
-              results.innerHTML = "";
-              lookupStatus.textContent = "";
-              query.value = "";
-              save();
-            });
-            item.appendChild(button);
-            results.appendChild(item);
-          });
-        })
-        .catch(function () {
-          lookupStatus.textContent = TEXT.lookup_failed;
-        });
-    };
-    lookup.querySelector("[data-lookup-go]").addEventListener("click", run);
-    query.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") {
-        event.preventDefault();
-        run();
-      }
-    });
-    // The lookup box is not part of the draft (it may hold an identity number).
-    query.addEventListener("input", function (event) { event.stopPropagation(); });
-  }
+  var query = window.kailiPersonLookup(form, TEXT, function (person) {
+    removeEmptyFreeRows();
+    addRow({ person: String(person.id), display: person.name + " " + person.id_number_masked });
+    save();
+  });
+  // The lookup box is not part of the draft (it may hold an identity number).
+  if (query) query.addEventListener("input", function (event) { event.stopPropagation(); });
 })();

@@ -17,18 +17,14 @@ def cast(tree):
     department with one handler, a city leader."""
     from types import SimpleNamespace
 
-    from kaili.roles import CENTRE_STAFF, GRID_WORKER, LEADER
+    from kaili.roles import LEADER
     from tests.cases.factories import make_department
-    from tests.factories import make_user
+    from tests.factories import make_user, record_desk_staff
 
     handler = make_user("handler_a")
     return SimpleNamespace(
         tree=tree,
-        worker=make_user("worker_a", GRID_WORKER, [tree.grid_a]),
-        worker_b=make_user("worker_b", GRID_WORKER, [tree.grid_b]),
-        centre=make_user("centre_t1", CENTRE_STAFF, [tree.t1]),
-        centre_b=make_user("centre_zone_b", CENTRE_STAFF, [tree.zone_b]),
-        centre_t2=make_user("centre_t2", CENTRE_STAFF, [tree.t2]),
+        **record_desk_staff(tree),
         handler=handler,
         department=make_department(members=[handler]),
         leader=make_user("leader_city", LEADER, [tree.city], totp=True),

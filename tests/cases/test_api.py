@@ -15,6 +15,7 @@ from cases.models import Incident, IncidentAttachment, IncidentTransition, Statu
 from tests.cases.factories import NEIGHBOUR_DISPUTE, SMALL_HAZARD, THEFT, bring_to, category, make_department, report
 from tests.factories import force_verified
 from tests.populations.factories import make_person
+from tests.reads import listed_numbers
 
 pytestmark = pytest.mark.django_db
 
@@ -487,9 +488,7 @@ def test_list_filters_ordering_and_counts(api, cast):
     api.force_authenticate(cast.centre)
 
     def numbers(**params):
-        response = api.get("/api/incidents/", params)
-        assert response.status_code == 200, response.content
-        return [row["number"] for row in response.json()["results"]]
+        return listed_numbers(api, "/api/incidents/", **params)
 
     assert numbers() == [theft.number, second.number, first.number]
     assert numbers(ordering="number") == sorted([first.number, second.number, theft.number])

@@ -14,8 +14,6 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from cases.models import Incident, Status
 from cases.services import Involved, Upload
@@ -23,6 +21,7 @@ from kaili import roles
 from tests.cases.factories import bring_to, make_department, report
 from tests.factories import force_verified, make_user
 from tests.populations.factories import make_person
+from tests.reads import listed_numbers, queries, queries_after_warm_up
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +62,7 @@ def sign_in(api, user):
 
 
 def numbers(api, **params) -> list[str]:
-    response = api.get("/api/incidents/", params)
-    assert response.status_code == 200, response.content
-    return [row["number"] for row in response.json()["results"]]
+    return listed_numbers(api, "/api/incidents/", **params)
 
 
 def attachment_url(zone) -> str:
@@ -218,12 +215,6 @@ def test_signed_out_callers_get_nothing(api, world):
 # --- query counts -----------------------------------------------------------------------
 
 
-def queries(api, path: str, **params) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert api.get(path, params).status_code == 200
-    return len(captured)
-
-
 def test_the_list_costs_the_same_for_3_cases_as_for_20(api, cast):
     everyone = {"centre": cast.centre, "handler": cast.handler, "reporter": cast.worker, "department": cast.department}
     users = (cast.centre, cast.worker, cast.handler, cast.leader)
@@ -264,9 +255,7 @@ def test_a_case_page_costs_the_same_however_long_its_history(api, cast):
     long = bring_to(long, Status.EVALUATED, **everyone)
     for user in (cast.centre, cast.worker, cast.leader):
         sign_in(api, user)
-        queries(api, f"/api/incidents/{short.number}/")
-        few = queries(api, f"/api/incidents/{short.number}/")
-        many = queries(api, f"/api/incidents/{long.number}/")
+        few, many = queries_after_warm_up(api, f"/api/incidents/{short.number}/", f"/api/incidents/{long.number}/")
         # the case, its people, attachments and timeline (and the leader's session reads)
         assert few == many <= (14 if user == cast.leader else 4), (user, few, many)
 

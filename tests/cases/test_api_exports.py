@@ -1,7 +1,6 @@
 """The incident list as a file through the API: CSV and XLSX, scoped, audited; a large
 export is queued, its progress polled and its file downloaded by its owner only."""
 
-import csv
 import io
 import time
 
@@ -10,7 +9,8 @@ from openpyxl import load_workbook
 
 from cases.exports import INCIDENT_HEADER
 from cases.models import Status
-from kaili.models import AuditAction, AuditEntry, ExportJob
+from kaili.models import AuditEntry
+from tests import exports
 from tests.cases.factories import THEFT, bring_to, report
 from tests.factories import force_verified
 from tests.kaili.test_celery_worker import live_celery  # noqa: F401  (fixture)
@@ -35,14 +35,11 @@ def cases(cast):
 
 
 def csv_table(response) -> list[list[str]]:
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"].startswith("text/csv")
-    assert response["Content-Disposition"].startswith('attachment; filename="incidents-')
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return exports.csv_table(response, "incidents")
 
 
 def exports_audited() -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="cases.incident").order_by("id"))
+    return exports.exports_audited("cases.incident")
 
 
 def test_the_centre_exports_its_list_as_csv_audited(api, cast, cases):
@@ -72,10 +69,7 @@ def test_the_export_takes_the_list_filters(api, cast, cases):
 
 def test_the_xlsx_file_has_the_header_and_the_rows(api, cast, cases):
     api.force_authenticate(cast.centre)
-    response = api.get("/api/incidents/export/", {"format": "xlsx"})
-    assert response.status_code == 200 and response["Content-Disposition"].endswith('.xlsx"')
-    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = exports.xlsx_rows(api.get("/api/incidents/export/", {"format": "xlsx"}))
     assert rows[0] == INCIDENT_HEADER
     assert sorted(row[0] for row in rows[1:]) == sorted([*cases["a"], cases["b"]])
     assert exports_audited()[-1].changes["format"] == "xlsx"
@@ -115,25 +109,12 @@ def test_a_large_export_is_queued_and_downloaded_by_its_owner_only(
     api.force_authenticate(cast.centre)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.get("/api/incidents/export/", {"format": "csv", "status": ["reported", "filed"]})
-    assert response.status_code == 202, response.content
-    body = response.json()
-    job = ExportJob.objects.get(pk=body["job"])
-    assert body == {
-        "job": job.pk,
-        "status": "pending",
-        "progress_url": f"/api/exports/{job.pk}/",
-        "download_url": f"/api/exports/{job.pk}/download/",
-        "page_url": f"/exports/{job.pk}/",
-    }
-    assert job.params == {"status": ["reported", "filed"]} and job.kind == "cases.incidents"
+    job, body = exports.queued_export(response, kind="cases.incidents", params={"status": ["reported", "filed"]})
 
     progress = api.get(body["progress_url"]).json()
     assert progress["status"] == "done" and progress["finished"] is True and progress["percent"] == 100
     assert progress["rows"] == 3 and progress["download_url"] == body["download_url"]
-    download = api.get(body["download_url"])
-    assert download.status_code == 200 and download["Cache-Control"] == "no-store"
-    content = b"".join(download.streaming_content).decode("utf-8-sig")
-    table = list(csv.reader(io.StringIO(content)))
+    _content, table = exports.downloaded_csv(api, body["download_url"])
     assert table[0] == INCIDENT_HEADER and sorted(row[0] for row in table[1:]) == sorted([*cases["a"], cases["b"]])
     assert exports_audited()[-1].changes["job"] == job.pk
 

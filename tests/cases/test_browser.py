@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cases.models import Incident, Status
-from tests.browser import sign_in
+from tests.browser import assert_fits_the_phone, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,24 +20,6 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def desk(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def sign_out(page):
-    if not page.locator("nav.menu").is_visible():
-        page.locator("label.menu-button").click()
-    page.get_by_role("button", name="退出").click()
-
-
-def assert_fits_the_phone(page):
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
 
 def test_report_on_a_phone_dispatch_report_back_check_and_close(live_server, phone, desk, cast):

@@ -26,6 +26,7 @@ from kaili.models import AuditAction, AuditEntry, ExportJob
 from tests.cases.factories import NEIGHBOUR_DISPUTE, SMALL_HAZARD, STREETLIGHT, THEFT, bring_to, make_department, report
 from tests.factories import make_user
 from tests.populations.factories import identity_number, make_household, make_person
+from tests.reads import body_of
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +36,6 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4
 
 def url(name, *args):
     return reverse(f"cases:{name}", args=args)
-
-
-def body_of(response, status=200) -> str:
-    assert response.status_code == status, (response.status_code, response.content[:800])
-    return response.content.decode()
 
 
 def photo(name="scene.png", content=PNG):

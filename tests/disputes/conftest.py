@@ -24,9 +24,9 @@ def people(tree):
     from types import SimpleNamespace
 
     from disputes.models import MediationBody
-    from kaili.roles import CENTRE_STAFF, GRID_WORKER, LEADER, MEDIATOR
+    from kaili.roles import LEADER, MEDIATOR
     from tests.disputes.factories import court
-    from tests.factories import make_user
+    from tests.factories import make_user, record_desk_staff
 
     medical = MediationBody.objects.get(name="凯里市医疗纠纷人民调解委员会")
     industry_mediator = make_user("medical_mediator")
@@ -35,11 +35,7 @@ def people(tree):
     court().members.add(judge)
     return SimpleNamespace(
         tree=tree,
-        worker=make_user("worker_a", GRID_WORKER, [tree.grid_a]),
-        worker_b=make_user("worker_b", GRID_WORKER, [tree.grid_b]),
-        centre=make_user("centre_t1", CENTRE_STAFF, [tree.t1]),
-        centre_b=make_user("centre_zone_b", CENTRE_STAFF, [tree.zone_b]),
-        centre_t2=make_user("centre_t2", CENTRE_STAFF, [tree.t2]),
+        **record_desk_staff(tree),
         mediator=make_user("mediator_a", MEDIATOR, [tree.zone_a]),
         mediator_c=make_user("mediator_c", MEDIATOR, [tree.zone_c]),
         industry_mediator=industry_mediator,

@@ -26,6 +26,7 @@ from kaili.models import AuditEntry
 from tests.disputes.factories import MEDICAL, agree, make_body, register, step, tier, triage
 from tests.factories import force_verified, make_user
 from tests.populations.factories import identity_number, make_person
+from tests.reads import listed_numbers
 
 pytestmark = pytest.mark.django_db
 
@@ -488,9 +489,7 @@ def test_list_filters_counts_and_supervision(api, people):
     api.force_authenticate(people.centre)
 
     def numbers(**params):
-        response = api.get("/api/disputes/", params)
-        assert response.status_code == 200, response.content
-        return [row["number"] for row in response.json()["results"]]
+        return listed_numbers(api, "/api/disputes/", **params)
 
     assert numbers() == [third.number, second.number, first.number]
     assert numbers(ordering="number") == sorted([first.number, second.number, third.number])

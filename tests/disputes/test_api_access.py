@@ -15,8 +15,6 @@ import io
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from disputes.models import Court, Dispute, DisputeTransition, Status
 from disputes.services import Party, court_entrust
@@ -24,6 +22,7 @@ from disputes.workflow import Step
 from tests.cases.test_api_access import sign_in
 from tests.disputes.factories import agree, category, make_body, register, step, triage
 from tests.factories import make_user
+from tests.reads import listed_numbers, queries, queries_after_warm_up
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +45,7 @@ def world(people):
 
 
 def numbers(api, **params) -> list[str]:
-    response = api.get("/api/disputes/", params)
-    assert response.status_code == 200, response.content
-    return [row["number"] for row in response.json()["results"]]
+    return listed_numbers(api, "/api/disputes/", **params)
 
 
 def export_numbers(api, **params) -> list[str]:
@@ -256,12 +253,6 @@ def test_signed_out_callers_get_nothing(api, world):
 # --- query counts -----------------------------------------------------------------------
 
 
-def queries(api, path: str, **params) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        assert api.get(path, params).status_code == 200
-    return len(captured)
-
-
 def test_the_list_costs_the_same_for_two_disputes_as_for_twelve(api, people, django_assert_max_num_queries):
     committee = make_body(members=[people.mediator], node=people.tree.zone_a)
     users = (people.centre, people.worker, people.mediator, people.judge, people.leader)
@@ -325,9 +316,7 @@ def test_a_dispute_page_costs_the_same_however_long_its_history(api, people):
         long = step(people.worker, long, Step.FOLLOW_UP, performance=performance, note="回访")
     for user in (people.centre, people.mediator, people.leader):
         sign_in(api, user)
-        queries(api, f"/api/disputes/{short.number}/")
-        few = queries(api, f"/api/disputes/{short.number}/")
-        many = queries(api, f"/api/disputes/{long.number}/")
+        few, many = queries_after_warm_up(api, f"/api/disputes/{short.number}/", f"/api/disputes/{long.number}/")
         # the dispute and its parties, mediators, sessions, agreements, follow-ups,
         # confirmations and timeline, the current agreement for the steps (and the
         # leader's session reads)

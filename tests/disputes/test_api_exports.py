@@ -7,11 +7,11 @@ import io
 
 import pytest
 from django.utils import timezone
-from openpyxl import load_workbook
 
 from disputes.exports import DISPUTE_HEADER
 from disputes.services import Party
-from kaili.models import AuditAction, AuditEntry, ExportJob
+from kaili.models import AuditEntry
+from tests import exports
 from tests.disputes.factories import make_body, register, triage
 from tests.factories import force_verified
 from tests.populations.factories import identity_number
@@ -43,14 +43,11 @@ def disputes(people):
 
 
 def csv_table(response) -> list[list[str]]:
-    assert response.status_code == 200, response.content
-    assert response["Content-Type"].startswith("text/csv")
-    assert response["Content-Disposition"].startswith('attachment; filename="disputes-')
-    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return exports.csv_table(response, "disputes")
 
 
 def exports_audited() -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="disputes.dispute").order_by("id"))
+    return exports.exports_audited("disputes.dispute")
 
 
 def test_the_centre_exports_its_list_as_csv_with_masked_parties_audited(api, people, disputes):
@@ -107,10 +104,7 @@ def test_the_export_takes_the_list_filters(api, people, disputes):
 
 def test_the_xlsx_file_has_the_header_the_rows_and_no_clear_numbers(api, people, disputes):
     api.force_authenticate(people.centre)
-    response = api.get("/api/disputes/export/", {"format": "xlsx"})
-    assert response.status_code == 200 and response["Content-Disposition"].endswith('.xlsx"')
-    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = exports.xlsx_rows(api.get("/api/disputes/export/", {"format": "xlsx"}))
     assert rows[0] == DISPUTE_HEADER
     assert sorted(row[0] for row in rows[1:]) == sorted([*disputes["a"], disputes["b"]])
     cells = " ".join(str(cell) for row in rows for cell in row if cell is not None)
@@ -152,24 +146,11 @@ def test_a_large_export_is_queued_and_downloaded_by_its_owner_only(
     api.force_authenticate(people.centre)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.get("/api/disputes/export/", {"format": "csv", "status": ["registered", "mediating"]})
-    assert response.status_code == 202, response.content
-    body = response.json()
-    job = ExportJob.objects.get(pk=body["job"])
-    assert body == {
-        "job": job.pk,
-        "status": "pending",
-        "progress_url": f"/api/exports/{job.pk}/",
-        "download_url": f"/api/exports/{job.pk}/download/",
-        "page_url": f"/exports/{job.pk}/",
-    }
-    assert job.params == {"status": ["registered", "mediating"]} and job.kind == "disputes.disputes"
+    job, body = exports.queued_export(response, kind="disputes.disputes", params={"status": ["registered", "mediating"]})
 
     progress = api.get(body["progress_url"]).json()
     assert progress["status"] == "done" and progress["rows"] == 3 and progress["percent"] == 100
-    download = api.get(body["download_url"])
-    assert download.status_code == 200 and download["Cache-Control"] == "no-store"
-    content = b"".join(download.streaming_content).decode("utf-8-sig")
-    table = list(csv.reader(io.StringIO(content)))
+    content, table = exports.downloaded_csv(api, body["download_url"])
     assert table[0] == DISPUTE_HEADER and sorted(row[0] for row in table[1:]) == sorted([*disputes["a"], disputes["b"]])
     assert disputes["clear_id"] not in content and PHONE not in content
     assert exports_audited()[-1].changes["job"] == job.pk

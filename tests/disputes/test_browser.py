@@ -12,21 +12,12 @@ import pytest
 from django.utils import timezone
 
 from disputes.models import Dispute, Status
-from tests.browser import sign_in
-from tests.cases.test_browser import assert_fits_the_phone, sign_out
+from tests.browser import assert_fits_the_phone, sign_in, sign_out
 from tests.populations.factories import identity_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(os.environ.get("KAILI_SCREENSHOTS", "var"))
-
-
-@pytest.fixture
-def desk(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def status_of(page):

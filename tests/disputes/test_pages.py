@@ -23,6 +23,7 @@ from kaili.models import AuditAction, AuditEntry, AuditOutcome
 from tests.disputes.factories import MEDICAL, NEIGHBOUR, agree, register, step, tier, triage
 from tests.factories import force_verified, make_user
 from tests.populations.factories import identity_number, make_household, make_person
+from tests.reads import body_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +32,6 @@ MISSING = "MD-522601-2026-999999"
 
 def url(name, *args):
     return reverse(f"disputes:{name}", args=args)
-
-
-def body_of(response, status=200) -> str:
-    assert response.status_code == status, (response.status_code, response.content[:800])
-    return response.content.decode()
 
 
 def sign_in(client, user):
