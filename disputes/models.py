@@ -593,7 +593,7 @@ class EntrustedResult(models.TextChoices):
     PENDING = "pending", _("调解中")
     SETTLED = "settled", _("调解成功")
     FAILED = "failed", _("调解不成")
-    WITHDRAWN = "withdrawn", _("撤回")
+    WITHDRAWN = "withdrawn", _("已撤回")
 
 
 class EntrustedMediation(models.Model):

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from disputes.catalogue import OTHER_CATEGORY
 from disputes.models import (
@@ -79,10 +80,10 @@ ENTRUSTED_DAYS = {
 MAX_EXTENSION_DAYS = 60
 MAX_PARTIES = 50
 OTHER_ROUTES = {
-    "litigation": "向人民法院起诉",
-    "arbitration": "申请仲裁",
-    "administrative": "申请行政裁决或复议",
-    "petition": "依法信访",
+    "litigation": gettext_lazy("向人民法院起诉"),
+    "arbitration": gettext_lazy("申请仲裁"),
+    "administrative": gettext_lazy("申请行政裁决或复议"),
+    "petition": gettext_lazy("依法信访"),
 }
 
 
@@ -368,7 +369,8 @@ def dispute_from_incident(actor, incident) -> str:
     if principal is not None:
         principal.role = PartyRole.APPLICANT
     else:
-        parties.insert(0, Party(role=PartyRole.APPLICANT, name=incident.reporter_name or _("（事件反映人）")))
+        # stored data, not the UI: the same words whatever language the request speaks
+        parties.insert(0, Party(role=PartyRole.APPLICANT, name=incident.reporter_name or "（事件反映人）"))
     dispute, _created = dispute_register(
         actor=actor,
         name=(incident.title or incident.description[:30])[:100],

@@ -341,7 +341,7 @@ class Migration(migrations.Migration):
                 ('received_on', models.DateField(verbose_name='收案日期')),
                 ('due_on', models.DateField(verbose_name='调解期限')),
                 ('extensions', models.PositiveSmallIntegerField(default=0, verbose_name='延期次数')),
-                ('result', models.CharField(choices=[('pending', '调解中'), ('settled', '调解成功'), ('failed', '调解不成'), ('withdrawn', '撤回')], default='pending', max_length=16, verbose_name='调解结果')),
+                ('result', models.CharField(choices=[('pending', '调解中'), ('settled', '调解成功'), ('failed', '调解不成'), ('withdrawn', '已撤回')], default='pending', max_length=16, verbose_name='调解结果')),
                 ('result_note', models.TextField(blank=True, verbose_name='结果说明')),
                 ('returned_on', models.DateField(blank=True, null=True, verbose_name='结果回复法院日期')),
                 ('court', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entrusted', to='disputes.court', verbose_name='委托法院')),
