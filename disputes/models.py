@@ -221,7 +221,10 @@ def user_court_ids(user) -> set[int]:
 def _mediation_links(user) -> tuple[list[int], list[int]]:
     """(disputes ``user`` is a mediator of, bodies ``user`` is a member of), one query."""
     assigned = Dispute.mediators.through.objects.filter(user_id=user.pk).annotate(kind=Value("d"))
-    member = MediationBody.members.through.objects.filter(user_id=user.pk).annotate(kind=Value("b"))
+    # a body switched off no longer lends its members the disputes routed to it
+    member = MediationBody.members.through.objects.filter(user_id=user.pk, mediationbody__is_active=True).annotate(
+        kind=Value("b")
+    )
     rows = assigned.values_list("kind", "dispute_id").union(member.values_list("kind", "mediationbody_id"), all=True)
     mediated, bodies = [], []
     for kind, pk in rows:

@@ -53,7 +53,7 @@ from disputes.models import (
     Tier,
     user_court_ids,
 )
-from disputes.workflow import MEDIATE, STEP_RULES, Step, is_centre, may_take, next_tier, step_applies
+from disputes.workflow import MEDIATE, STEP_RULES, Step, is_centre, may_take, mediator_ids, next_tier, step_applies
 from grids.models import Grid, GridKind
 from grids.services import require_open_node
 from kaili.audit import audit_members_changed, audit_record
@@ -62,7 +62,9 @@ from kaili.models import AuditAction, AuditOutcome
 from kaili.numbering import record_number
 from kaili.scope import ADD, scope_predicate
 from populations.identity import normalise_identity_number, parse_identity_number
+from populations.models import Sex
 from populations.selectors import persons_for
+from populations.services import ETHNICITY_CODES, PHONE_SHAPE
 
 REGISTRABLE_KINDS = (GridKind.ZONE, GridKind.GRID, GridKind.UNIT)
 # Judicial confirmation: a joint application within 30 days of the agreement taking
@@ -153,6 +155,19 @@ def _clean_amount(value, field: str, errors: dict):
     return amount.quantize(Decimal("0.01"))
 
 
+def _party_details_problem(party: Party) -> str:
+    """What is wrong with a party's sex, ethnicity or phone as entered ("" when nothing):
+    codes the registry would refuse are refused here too."""
+    if (party.sex or "") not in ("", *Sex.values):
+        return _("性别“%(value)s”无效，应为 M（男）或 F（女）。") % {"value": party.sex}
+    if (party.ethnicity or "") not in ("", *ETHNICITY_CODES):
+        return _("民族代码“%(value)s”不在 GB/T 3304 代码表中。") % {"value": party.ethnicity}
+    phone = (party.phone or "").strip().replace(" ", "")
+    if party.person is None and phone and not PHONE_SHAPE.match(phone):
+        return _("电话号码格式不正确：手机号为 11 位数字，座机为区号加号码。")
+    return ""
+
+
 def _clean_parties(actor, parties, errors: dict, known_person_ids=frozenset()) -> list[Party]:
     parties = list(parties)
     if not parties:
@@ -186,6 +201,9 @@ def _clean_parties(actor, parties, errors: dict, known_person_ids=frozenset()) -
                     raise ValidationError(_("证件号码应为 5 到 32 位字母或数字。"))
             except ValidationError as error:
                 errors["parties"] = prefix + "；".join(error.messages)
+        problem = "" if errors.get("parties") else _party_details_problem(party)
+        if problem:
+            errors["parties"] = prefix + problem
         if party.person is not None:
             name = party.person.name
         cleaned.append(
@@ -502,6 +520,19 @@ def _take_step(actor, dispute: Dispute, step: str, version, payload: dict) -> Di
     return case
 
 
+def _require_mediators(case: Dispute, mediators, body: MediationBody | None) -> None:
+    """Each of ``mediators`` is an active account that mediates where the dispute lies or
+    belongs to ``body``. Named by account, not by name: the API takes any account, and the
+    name of someone of another area is not the caller's to learn."""
+    for mediator in mediators:
+        if not mediator.is_active:
+            raise ValidationError({"mediators": _("调解员“%(name)s”的账号已停用。") % {"name": mediator.username}})
+        in_body = body is not None and body.members.filter(pk=mediator.pk).exists()
+        if not in_body and not scope_predicate(mediator, Dispute, MEDIATE)(case.grid):
+            message = _("“%(name)s”不是该纠纷所在区域或所选调解组织的调解员。")
+            raise ValidationError({"mediators": message % {"name": mediator.username}})
+
+
 def _assignment(case: Dispute, payload: dict, today, *, tier: Tier | None = None, keep_mediators=False) -> dict:
     """Validate and apply a line/tier/body/mediators/deadline choice (triage, route,
     escalation)."""
@@ -509,6 +540,11 @@ def _assignment(case: Dispute, payload: dict, today, *, tier: Tier | None = None
     tier = payload.get("tier") or tier
     if body is not None:
         _active(body, MediationBody, "body", _("调解组织不存在或已停用。"))
+        # as the pages offer them: city-wide bodies and those of the places above the
+        # dispute; routed elsewhere, another area's body would read and mediate it
+        if body.node_id is not None and not body.node.is_ancestor_of(case.grid, include_self=True):
+            message = _("“%(body)s”不在该纠纷所在区域，请选择全市或纠纷所在区域的调解组织。")
+            raise ValidationError({"body": message % {"body": body.name}})
         if tier is None:
             tier = body.tier
         if tier is None:
@@ -520,12 +556,7 @@ def _assignment(case: Dispute, payload: dict, today, *, tier: Tier | None = None
     if not isinstance(tier, Tier):
         raise ValidationError({"tier": _("请选择调解层级。")})
     mediators = list(payload.get("mediators") or ())
-    for mediator in mediators:
-        if not mediator.is_active:
-            raise ValidationError({"mediators": _("调解员“%(name)s”的账号已停用。") % {"name": mediator}})
-        in_body = body is not None and body.members.filter(pk=mediator.pk).exists()
-        if not in_body and not scope_predicate(mediator, Dispute, MEDIATE)(case.grid):
-            raise ValidationError({"mediators": _("“%(name)s”不是该纠纷所在区域或所选调解组织的调解员。") % {"name": mediator}})
+    _require_mediators(case, mediators, body)
     if not mediators and not keep_mediators and body is None:
         raise ValidationError({"mediators": _("请指派调解员或调解组织。")})
     due_on = payload.get("due_on")
@@ -590,6 +621,9 @@ def _apply_record_session(actor, case, payload, today):
     if case.tier_started_on and held_on < case.tier_started_on - datetime.timedelta(days=1):
         raise ValidationError({"held_on": _("调解日期不能早于本级受理日期 %(date)s。") % {"date": case.tier_started_on}})
     notes = _text(payload, "notes", _("请填写调解记录。"))
+    held_by = list(payload.get("mediators") or ()) or [actor]
+    # the dispute's own mediators, or others who mediate there or in its body
+    _require_mediators(case, [user for user in held_by if user.pk not in mediator_ids(case)], case.body)
     session = MediationSession.objects.create(
         dispute=case,
         tier=case.tier,
@@ -601,7 +635,7 @@ def _apply_record_session(actor, case, payload, today):
         outcome=outcome,
         recorded_by=actor,
     )
-    session.mediators.set(list(payload.get("mediators") or ()) or [actor])
+    session.mediators.set(held_by)
     if outcome == Outcome.FAILED:
         case.status = Status.FAILED
     elif outcome == Outcome.WITHDRAWN:
@@ -714,6 +748,9 @@ def _apply_record_agreement(actor, case, payload, today):
 def _apply_apply_confirmation(actor, case, payload, today):
     agreement = case.agreement
     court = _active(payload.get("court"), Court, "court", _("请选择受理司法确认的人民法院。"))
+    if court.node_id is not None and not court.node.is_ancestor_of(case.grid, include_self=True):
+        # the court asked reads the dispute: only one whose area holds it
+        raise ValidationError({"court": _("%(court)s不管辖该纠纷所在区域。") % {"court": court.name}})
     applied_on = _date(payload, "applied_on", today, _("请填写申请日期。"), default=today)
     if applied_on < agreement.effective_on:
         raise ValidationError({"applied_on": _("申请日期不能早于协议生效日期 %(date)s。") % {"date": agreement.effective_on}})
@@ -805,6 +842,9 @@ def _apply_record_ruling(actor, case, payload, today):
             case.status = Status.MEDIATING
             case.tier_started_on = today
             case.due_on = today + datetime.timedelta(days=case.tier.days if case.tier else 30)
+            entrusted = getattr(case, "entrusted", None)
+            if entrusted is not None and entrusted.result == EntrustedResult.PENDING:
+                case.due_on = min(case.due_on, entrusted.due_on)
         elif then == "litigation":
             case.status = Status.UNRESOLVED
             case.other_routes = ["litigation"]
@@ -993,17 +1033,23 @@ def court_entrust(
     registration.setdefault("source", Source.COURT)
     with transaction.atomic():
         dispute, _created = dispute_register(actor=actor, court_ids=[court.pk], **registration)
-        entrusted = EntrustedMediation.objects.create(
-            dispute=dispute,
-            court=court,
-            court_case_number=case_number,
-            referral=referral,
-            procedure=procedure,
-            body=body,
-            received_on=received_on,
-            due_on=received_on + datetime.timedelta(days=days),
-            entrusted_by=actor,
-        )
+        try:
+            with transaction.atomic():
+                entrusted = EntrustedMediation.objects.create(
+                    dispute=dispute,
+                    court=court,
+                    court_case_number=case_number,
+                    referral=referral,
+                    procedure=procedure,
+                    body=body,
+                    received_on=received_on,
+                    due_on=received_on + datetime.timedelta(days=days),
+                    entrusted_by=actor,
+                )
+        except IntegrityError:
+            # the same case sent twice at once (a double tap): the first holds the case
+            # number, the second registers nothing
+            raise ValidationError({"court_case_number": _("案号 %(number)s 已委托过调解。") % {"number": case_number}}) from None
         case = _lock(dispute)
         now = timezone.now()
         # the body's own tier, its mediators checked like any assignment, the deadline

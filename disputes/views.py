@@ -70,7 +70,7 @@ from kaili.roles import GRID_WORKER, MEDIATOR, role_grant_codename
 from kaili.scope import ADD, CHANGE, EXPORT, VIEW, user_can
 from populations.identity import ETHNICITIES
 from populations.models import Person
-from populations.selectors import persons_for
+from populations.selectors import persons_for, responsible_condition
 
 ETHNICITY_NAMES = dict(ETHNICITIES)
 LIST_LIMIT = 200
@@ -261,12 +261,13 @@ def mine(request):
     if not (registers or mediates_anything(user)):
         raise PermissionDenied
     worklist = _flagged(list(selectors.mediator_worklist(user).prefetch_related("mediators")[:LIST_LIMIT]))
+    registrations = selectors.my_registrations(user).prefetch_related("mediators")
     context = {
         # Reminders: past their deadline, or due within DUE_SOON_DAYS, soonest first.
         "reminders": [dispute for dispute in worklist if dispute.flag],
         "worklist": [dispute for dispute in worklist if not dispute.flag],
         "registers": registers,
-        "page": _paged(request, selectors.my_registrations(user).order_by("-registered_at", "-id")) if registers else None,
+        "page": _paged(request, registrations.order_by("-registered_at", "-id")) if registers else None,
         "due_soon_days": selectors.DUE_SOON_DAYS,
     }
     return _page(request, "disputes/mine.html", context, section="mine")
@@ -354,7 +355,10 @@ def _step_form(step: str, dispute: Dispute, data=None):
     elif step == Step.RECORD_AGREEMENT:
         initial.update(reached_on=today)
     elif step == Step.APPLY_CONFIRMATION:
-        kwargs["courts"] = list(selectors.court_choices())
+        # a city-wide court, or one whose area holds the dispute (as the service requires)
+        courts = selectors.court_choices().select_related("node")
+        grid = dispute.grid
+        kwargs["courts"] = [court for court in courts if court.node is None or court.node.is_ancestor_of(grid, include_self=True)]
         initial.update(applied_on=today, applicants=_parties_line(dispute))
     elif step == Step.FOLLOW_UP:
         initial.update(visited_on=today)
@@ -455,21 +459,27 @@ def agreement(request, number):
         raise Http404
     parties = list(dispute.parties.all())
     full = is_centre(user, dispute) or user.pk in mediator_ids(dispute)
+    # A registry person's number is the registry's: in full only for their responsible
+    # staff, as the registry itself shows it.
+    registry_ids = [party.person_id for party in parties if party.person_id is not None] if full else []
+    responsible = set(Person.objects.filter(responsible_condition(user), pk__in=registry_ids).values_list("pk", flat=True))
+    shown_in_full = []
     for party in parties:
         party.ethnicity_name = ETHNICITY_NAMES.get(party.ethnicity, "")
-        if not full:
-            party.shown_number = party.id_number_masked
-        elif party.person is not None:
-            party.shown_number = party.person.identity_number
-        else:
+        party.shown_number = party.id_number_masked
+        if full and party.person_id is None and party.id_number_encrypted:
             party.shown_number = party.identity_number
-    if full:
+        elif full and party.person_id in responsible:
+            party.shown_number = party.person.identity_number
+        if party.shown_number != party.id_number_masked:
+            shown_in_full.append(party.pk)
+    if shown_in_full:
         audit_record(
             actor=user,
             action=AuditAction.READ_SENSITIVE,
             obj=dispute,
             object_repr=dispute.number,
-            changes={"document": "agreement", "agreement": current.pk, "parties": [party.pk for party in parties]},
+            changes={"document": "agreement", "agreement": current.pk, "parties": shown_in_full},
         )
     context = {
         "dispute": dispute,

@@ -95,7 +95,7 @@ def mediator_ids(dispute: Dispute) -> set[int]:
 def is_mediator(user, dispute: Dispute) -> bool:
     if user.pk in mediator_ids(dispute):
         return True
-    return dispute.body_id is not None and dispute.body.members.filter(pk=user.pk).exists()
+    return dispute.body_id is not None and dispute.body.is_active and dispute.body.members.filter(pk=user.pk).exists()
 
 
 def is_court(user, dispute: Dispute) -> bool:

@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from cases.api.serializers import CodeNameSerializer, UserBriefSerializer
 from disputes import selectors
+from disputes.forms import HAND_SOURCES
 from disputes.models import (
     Agreement,
     AgreementForm,
@@ -413,7 +414,8 @@ class RegistrationSerializer(serializers.Serializer):
 
 
 class DisputeCreateSerializer(RegistrationSerializer):
-    source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.SCREENING)
+    # incidents and courts register through their own paths, which link the record
+    source = serializers.ChoiceField(choices=HAND_SOURCES, required=False, default=Source.SCREENING)
     client_key = serializers.UUIDField(
         required=False, allow_null=True, default=None, help_text=_("客户端生成的提交标识；也可用 Idempotency-Key 请求头")
     )
@@ -620,12 +622,20 @@ class MediationBodySerializer(serializers.ModelSerializer):
     node = CodeNameSerializer(read_only=True, allow_null=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     categories = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    members = UserBriefSerializer(many=True, read_only=True, help_text=_("可指派为调解员的成员"))
+    members = serializers.SerializerMethodField(help_text=_("可指派为调解员的成员"))
 
     class Meta:
         model = MediationBody
         fields = ["id", "name", "kind", "kind_display", "line", "tier", "node", "categories", "members", "is_active"]
         read_only_fields = fields
+
+    @extend_schema_field(UserBriefSerializer(many=True))
+    def get_members(self, body) -> list:
+        # the view says whose members the caller may list (disputes.api.views.members_in_reach)
+        shown = self.context.get("members_shown")
+        if shown is not None and not shown(body):
+            return []
+        return UserBriefSerializer(body.members.all(), many=True).data
 
 
 class CourtSerializer(serializers.ModelSerializer):

@@ -51,7 +51,7 @@ from kaili.api.base import step_action as record_step_action
 from kaili.api.exports import FILE_RESPONSES, FORMAT_PARAMETER, ExportQueuedSerializer, FileExportMixin
 from kaili.exceptions import Conflict
 from kaili.models import User
-from kaili.scope import VIEW, user_can
+from kaili.scope import EVERYTHING, VIEW, Everything, NodeRange, permission_for, reachable_ranges, user_can
 from populations.models import Person
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -496,12 +496,38 @@ class MediationBodyFilterSet(django_filters.FilterSet):
         fields = ["line", "category", "q"]
 
 
+def members_in_reach(user):
+    """``body -> bool``: whether ``user`` is shown the members of a body: a city-wide body,
+    one they belong to, or one whose area lies within or above where they work (their
+    dispute scope, their courts' areas). Another village's committee members are people
+    of another area: not theirs to list."""
+    ranges = reachable_ranges(user, permission_for(Dispute, VIEW))
+    courts = list(Court.objects.filter(pk__in=user_court_ids(user)).select_related("node"))
+    if any(court.node is None for court in courts):
+        ranges = EVERYTHING
+    if not isinstance(ranges, Everything):
+        ranges = [*ranges, *(NodeRange(court.node.tree_id, court.node.lft, court.node.rght) for court in courts)]
+    own = set(user.mediation_bodies.values_list("pk", flat=True))
+
+    def shown(body) -> bool:
+        if body.node is None or body.pk in own or isinstance(ranges, Everything):
+            return True
+        node = NodeRange(body.node.tree_id, body.node.lft, body.node.rght)
+        return any(area.contains(node) or node.contains(area) for area in ranges)
+
+    return shown
+
+
 class MediationBodyViewSet(TableViewSet):
-    """The active mediation bodies with their line, tier, area, categories and members."""
+    """The active mediation bodies with their line, tier, area and categories, and the
+    members of those in the caller's reach (``members_in_reach``); others list none."""
 
     queryset = selectors.body_choices().select_related("tier__line", "node").prefetch_related("categories", "members")
     serializer_class = s.MediationBodySerializer
     filterset_class = MediationBodyFilterSet
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "members_shown": members_in_reach(self.request.user)}
 
 
 class CourtViewSet(TableViewSet):
