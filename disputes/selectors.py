@@ -152,3 +152,15 @@ def body_choices():
 
 def court_choices():
     return Court.objects.filter(is_active=True).order_by("code")
+
+
+def mediates_anything(user) -> bool:
+    """Members of a mediation body and assigned mediators may hold no role at all."""
+    cached = getattr(user, "_kaili_mediates", None)
+    if cached is None:
+        cached = (
+            MediationBody.members.through.objects.filter(user_id=user.pk, mediationbody__is_active=True).exists()
+            or Dispute.mediators.through.objects.filter(user_id=user.pk).exists()
+        )
+        user._kaili_mediates = cached
+    return cached

@@ -94,18 +94,6 @@ REFUSING_STEPS = (Step.WITHDRAW,)
 # --- who opens what ---------------------------------------------------------------------
 
 
-def mediates_anything(user) -> bool:
-    """Members of a mediation body and assigned mediators may hold no role at all."""
-    cached = getattr(user, "_kaili_mediates", None)
-    if cached is None:
-        cached = (
-            MediationBody.members.through.objects.filter(user_id=user.pk, mediationbody__is_active=True).exists()
-            or Dispute.mediators.through.objects.filter(user_id=user.pk).exists()
-        )
-        user._kaili_mediates = cached
-    return cached
-
-
 def board_action(user) -> str | None:
     """The action the board and the supervision table are read with: the centre's
     ``change``, or a leader's ``export`` (read-only)."""
@@ -127,7 +115,7 @@ def _section_links(user, current: str) -> list[dict]:
     links = []
     if user_can(user, Dispute, ADD):
         links.append(("register", _("登记纠纷")))
-    if user_can(user, Dispute, ADD) or mediates_anything(user):
+    if user_can(user, Dispute, ADD) or selectors.mediates_anything(user):
         links.append(("mine", _("我的纠纷")))
     if board_action(user):
         links += [("queue", _("研判调度")), ("supervision", _("纠纷督办"))]
@@ -258,7 +246,7 @@ def export(request):
 def mine(request):
     user = request.user
     registers = user_can(user, Dispute, ADD)
-    if not (registers or mediates_anything(user)):
+    if not (registers or selectors.mediates_anything(user)):
         raise PermissionDenied
     worklist = _flagged(list(selectors.mediator_worklist(user).prefetch_related("mediators")[:LIST_LIMIT]))
     registrations = selectors.my_registrations(user).prefetch_related("mediators")
@@ -278,7 +266,7 @@ def mine(request):
 
 def _may_open_disputes(user) -> bool:
     """A role that sees disputes somewhere, a court account, or a mediator (who may hold no role)."""
-    return user_can(user, Dispute, VIEW) or bool(user_court_ids(user)) or mediates_anything(user)
+    return user_can(user, Dispute, VIEW) or bool(user_court_ids(user)) or selectors.mediates_anything(user)
 
 
 def _dispute_or_404(user, number: str) -> Dispute:

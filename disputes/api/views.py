@@ -66,10 +66,11 @@ STEP_NAMES = [step.value for step in Step if step not in (Step.REGISTER, Step.EN
 
 
 def works_disputes_without_a_role(user) -> bool:
-    """Court accounts and members of a mediation body hold no role on the grid, yet read
-    the disputes their court entrusted or is asked to confirm, or that they mediate
-    (``dispute_access`` says exactly which)."""
-    return bool(user_court_ids(user)) or user.mediation_bodies.filter(is_active=True).exists()
+    """Court accounts, members of a mediation body and mediators assigned to a dispute may
+    hold no role on the grid, yet read the disputes their court entrusted or is asked to
+    confirm, or that they mediate (``dispute_access`` says exactly which); the pages let
+    the same people in (``selectors.mediates_anything``)."""
+    return bool(user_court_ids(user)) or selectors.mediates_anything(user)
 
 
 class DisputePermission(ScopedPermission):

@@ -287,3 +287,19 @@ def test_a_body_switched_off_no_longer_lends_its_members_its_disputes(people):
     dispute = Dispute.objects.select_related("grid", "body").get(pk=dispute.pk)
     assert not Dispute.objects.restrict(people.industry_mediator).filter(pk=dispute.pk).exists()
     assert not may_take(people.industry_mediator, dispute, Step.RECORD_SESSION)
+
+
+def test_a_mediator_left_without_a_role_still_reads_the_dispute_they_mediate_in_the_api_as_on_the_pages(api, client, people):
+    from kaili.models import User
+    from kaili.roles import MEDIATOR
+    from kaili.services import user_revoke_role
+
+    dispute = triage(people.centre, register(people.worker, people.tree.grid_a), people.mediator)
+    user_revoke_role(actor=None, user=people.mediator, role=MEDIATOR)
+    mediator = User.objects.get(pk=people.mediator.pk)
+    api_sign_in(api, mediator)
+    listed = api.get("/api/disputes/")
+    assert listed.status_code == 200 and [row["number"] for row in listed.json()["results"]] == [dispute.number]
+    assert api.get(f"/api/disputes/{dispute.number}/").status_code == 200
+    sign_in(client, mediator)
+    assert client.get(url("detail", dispute.number)).status_code == 200
