@@ -48,6 +48,14 @@ def mediator_worklist(user):
     )
 
 
+def registration_for_client_key(user, client_key) -> Dispute | None:
+    """The dispute ``user`` already registered with this client key (a phone that lost
+    the answer and sent it again), or None."""
+    if client_key in (None, "") or user is None:
+        return None
+    return Dispute.objects.filter(registered_by=user, client_key=client_key).first()
+
+
 def my_registrations(user):
     return Dispute.objects.filter(registered_by=user).select_related(*LIST_RELATED)
 

@@ -53,6 +53,7 @@ from disputes.models import (
     Tier,
     user_court_ids,
 )
+from disputes.selectors import registration_for_client_key
 from disputes.workflow import MEDIATE, STEP_RULES, Step, is_centre, may_take, mediator_ids, next_tier, step_applies
 from grids.models import Grid, GridKind
 from grids.services import require_open_node
@@ -266,12 +267,6 @@ def _transition(dispute, step, actor, now, from_status="", note="", due_on=None,
     )
 
 
-def _existing_for_client_key(actor, client_key):
-    if client_key is None or actor is None:
-        return None
-    return Dispute.objects.filter(registered_by=actor, client_key=client_key).first()
-
-
 def dispute_register(
     *,
     actor,
@@ -296,7 +291,7 @@ def dispute_register(
 ) -> tuple[Dispute, bool]:
     """Register a dispute; returns ``(dispute, created)``. The same ``client_key`` sent
     again by the same person (a phone that lost the answer) returns the first one."""
-    existing = _existing_for_client_key(actor, client_key)
+    existing = registration_for_client_key(actor, client_key)
     if existing is not None:
         return existing, False
     errors = {}
@@ -360,7 +355,7 @@ def dispute_register(
             _transition(dispute, Step.REGISTER, actor, now, due_on=dispute.due_on)
             audit_record(actor=actor, action=AuditAction.CREATE, obj=dispute, object_repr=dispute.number)
     except IntegrityError:
-        existing = _existing_for_client_key(actor, client_key)
+        existing = registration_for_client_key(actor, client_key)
         if existing is None:
             raise
         return existing, False

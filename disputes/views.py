@@ -179,7 +179,7 @@ def register(request):
     form, done = create_once(
         request,
         make_form=lambda data=None, files=None: _register_form(user, data),
-        replayed=lambda key: selectors.my_registrations(user).filter(client_key=key).first(),
+        replayed=lambda key: selectors.registration_for_client_key(user, key),
         service=dispute_register,
         detail="disputes:detail",
         created=_("已登记，纠纷编号 %(number)s。"),
