@@ -575,6 +575,7 @@ def _assignment(case: Dispute, payload: dict, today, *, tier: Tier | None = None
     if body is None and keep_mediators and case.body is not None and case.body.line_id == tier.line_id:
         body = case.body  # an escalation within the line stays with the body unless told otherwise
     case.line, case.tier, case.body = tier.line, tier, body
+    case.__dict__.pop("_body_member_ids", None)  # workflow.body_member_ids: the body changed
     case.tier_started_on, case.due_on = today, due_on
     if mediators or not keep_mediators:
         case.mediators.set(mediators)

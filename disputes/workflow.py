@@ -95,7 +95,19 @@ def mediator_ids(dispute: Dispute) -> set[int]:
 def is_mediator(user, dispute: Dispute) -> bool:
     if user.pk in mediator_ids(dispute):
         return True
-    return dispute.body_id is not None and dispute.body.is_active and dispute.body.members.filter(pk=user.pk).exists()
+    return user.pk in body_member_ids(dispute)
+
+
+def body_member_ids(dispute: Dispute) -> set[int]:
+    """The members of the active body the dispute is routed to; one query per dispute
+    however many steps are asked about."""
+    cached = getattr(dispute, "_body_member_ids", None)
+    if cached is None:
+        cached = set()
+        if dispute.body_id is not None and dispute.body.is_active:
+            cached = set(dispute.body.members.values_list("pk", flat=True))
+        dispute._body_member_ids = cached
+    return cached
 
 
 def is_court(user, dispute: Dispute) -> bool:
