@@ -297,6 +297,8 @@ class Incident(models.Model):
                 name="incident_grid_status",
             ),
             models.Index(fields=["category", "reported_at"], name="incident_category_reported"),
+            # The dashboard's roll-up of one month's incidents (by date of occurrence) reads this range.
+            models.Index(fields=["occurred_at"], name="incident_occurred"),
         ]
 
     def __str__(self):
