@@ -24,6 +24,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -975,7 +976,11 @@ class ProgrammeWriter:
         for kind in sorted(self.rules.scheduled_kinds(enrollment.programme)):
             rule = self.rules.rule_for(enrollment, self.today, kind)
             if rule is not None:
-                made += self._visits_of_rule(enrollment, rule, state)
+                of_kind = self._visits_of_rule(enrollment, rule, state)
+                oldest_first = sorted(of_kind, key=attrgetter("visited_on"))  # they are drawn newest first
+                for visit, due_on in self.rules.due_dates(enrollment, rule.visit_kind, oldest_first):
+                    visit.due_on = due_on
+                made += of_kind
         return made
 
     def _visits_of_rule(self, enrollment: Enrollment, rule, state: str) -> list[Visit]:

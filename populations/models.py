@@ -599,11 +599,23 @@ class Visit(models.Model):
 
     ``details`` holds the fields of the programme's own form (the mental-health follow-up
     form, a drug test's method...), checked by ``populations.schedules.VISIT_FORMS``.
+    ``due_on`` keeps the due date the visit answered (``RuleBook.due_after``), so that
+    "due" and "done on time" can be counted per period without replaying the schedule.
     """
 
     enrollment = models.ForeignKey(Enrollment, verbose_name=_("在册人员"), on_delete=models.PROTECT, related_name="visits")
     kind = models.CharField(_("类型"), max_length=16, choices=VisitKind.choices)
     visited_on = models.DateField(_("日期"), db_index=True)
+    due_on = models.DateField(
+        _("应访日期"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "本次走访应答的到期日：同一在册人员同类走访的上一次（早于本次日期），没有则为纳入日期，"
+            "加上该日适用的走访频次间隔；该类走访没有频次规则时为空。"
+        ),
+    )
     mode = models.CharField(_("方式"), max_length=8, choices=VisitMode.choices, default=VisitMode.HOME)
     level = models.PositiveSmallIntegerField(_("评估等级"), null=True, blank=True)
     result = models.CharField(_("结果"), max_length=32, blank=True)

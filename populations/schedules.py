@@ -3,7 +3,7 @@
 The frequencies are rows of ``ScheduleRule`` that an admin edits; ``DEFAULT_RULES`` seeds
 them. An enrollment's next due date is its last visit of the scheduled kind (or its start)
 plus the interval of the rule matching its key: risk level, programme year or supervision
-level.
+level. Each recorded visit keeps the due date it answered (``Visit.due_on``, ``RuleBook.due_after``).
 """
 
 import calendar
@@ -88,9 +88,16 @@ CATEGORY_KEYS = {
 }
 
 
-def schedule_key(enrollment: Enrollment, basis: str, on: datetime.date) -> int:
+def assesses_level(programme: str, kind: str) -> bool:
+    """Whether a visit of ``kind`` assesses the enrollment's level, which then sets the schedule
+    until the next one: each mental-health follow-up assesses the risk level (0-5)."""
+    return programme == Programme.MENTAL_HEALTH and kind == VisitKind.FOLLOW_UP
+
+
+def schedule_key(enrollment: Enrollment, basis: str, on: datetime.date, level: int | None = None) -> int:
+    """``level`` stands for the enrollment's level when the one that applied on ``on`` is known."""
     if basis == ScheduleBasis.LEVEL:
-        return enrollment.level
+        return enrollment.level if level is None else level
     if basis == ScheduleBasis.YEAR:
         return programme_year(enrollment.started_on, on)
     if basis == ScheduleBasis.SUPERVISION:
@@ -111,14 +118,55 @@ class RuleBook:
         for rule in rules if rules is not None else ScheduleRule.objects.all():
             self.by_programme.setdefault(rule.programme, []).append(rule)
 
-    def rule_for(self, enrollment: Enrollment, on: datetime.date, kind: str | None = None) -> ScheduleRule | None:
+    def rule_for(
+        self, enrollment: Enrollment, on: datetime.date, kind: str | None = None, *, level: int | None = None
+    ) -> ScheduleRule | None:
         """The first rule (of visit ``kind``, if given) that applies to ``enrollment`` on ``on``."""
         for rule in self.by_programme.get(enrollment.programme, ()):
             if kind is not None and rule.visit_kind != kind:
                 continue
-            if rule.key_from <= schedule_key(enrollment, rule.basis, on) <= rule.key_to:
+            if rule.key_from <= schedule_key(enrollment, rule.basis, on, level) <= rule.key_to:
                 return rule
         return None
+
+    def due_for(
+        self, enrollment: Enrollment, kind: str, since: datetime.date, *, level: int | None = None
+    ) -> datetime.date | None:
+        """When a visit of ``kind`` falls due counting from ``since`` (the last such visit, or the
+        start): one interval of the rule that applies on ``since``; None when no rule covers it."""
+        rule = self.rule_for(enrollment, since, kind, level=level)
+        if rule is None:
+            return None
+        return add_months(since, rule.interval_months) + datetime.timedelta(days=rule.interval_days)
+
+    def due_after(self, enrollment: Enrollment, kind: str, previous=None) -> datetime.date | None:
+        """The date a visit of ``kind`` fell due: one interval after ``previous``, the last visit of
+        that kind on an earlier day, or after the enrollment's start when there is none.
+
+        When visits of ``kind`` assess the level, the level assessed at ``previous`` is the one
+        that set the interval (it was the enrollment's level until the next assessment); the
+        enrollment's present level may already be a later one. Before the first assessment the
+        enrollment's level counts: when the visit is recorded, the one it was enrolled with;
+        when old visits are dated afterwards, its present one (no earlier one is kept).
+        """
+        if previous is None:
+            return self.due_for(enrollment, kind, enrollment.started_on)
+        level = previous.level if assesses_level(enrollment.programme, kind) else None
+        return self.due_for(enrollment, kind, previous.visited_on, level=level)
+
+    def due_dates(self, enrollment: Enrollment, kind: str, visits, previous=None):
+        """Yield each of ``visits`` with the date it fell due (``due_after``).
+
+        ``visits`` are one enrollment's visits of ``kind`` in order of date and id; ``previous``
+        is the last visit of that kind before the first of them (None: there is none). Visits
+        on the same day all count from the last visit on an earlier day.
+        """
+        earlier = latest = previous
+        for visit in visits:
+            if latest is not None and latest.visited_on < visit.visited_on:
+                earlier = latest
+            yield visit, self.due_after(enrollment, kind, earlier)
+            latest = visit
 
     def scheduled_kinds(self, programme: str) -> set[str]:
         return {rule.visit_kind for rule in self.by_programme.get(programme, ())}
@@ -132,10 +180,9 @@ class RuleBook:
         dues = []
         for kind in sorted(self.scheduled_kinds(enrollment.programme)):
             last = last_visits.get(kind) if isinstance(last_visits, dict) else last_visits
-            since = last or enrollment.started_on
-            rule = self.rule_for(enrollment, since, kind)
-            if rule is not None:
-                dues.append(add_months(since, rule.interval_months) + datetime.timedelta(days=rule.interval_days))
+            due = self.due_for(enrollment, kind, last or enrollment.started_on)
+            if due is not None:
+                dues.append(due)
         return min(dues, default=None)
 
 

@@ -4,10 +4,12 @@ locking what it changes, writing and auditing in one transaction."""
 import datetime
 import re
 from decimal import Decimal
+from itertools import groupby
+from operator import attrgetter
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +38,7 @@ from populations.models import (
     level_range,
     normalise_phone,
 )
-from populations.schedules import RuleBook, clean_visit, due_state
+from populations.schedules import RuleBook, assesses_level, clean_visit, due_state
 from populations.selectors import person_is_responsible
 
 PHONE_SHAPE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
@@ -525,7 +527,11 @@ def visit_record(
     note: str = "",
 ) -> Visit:
     """Record a follow-up, visit, check-in or test; a mental-health follow-up's risk
-    assessment becomes the enrollment's level, and the next due date follows."""
+    assessment becomes the enrollment's level, and the next due date follows.
+
+    The visit keeps the date it fell due; one entered late, before later visits of its
+    kind, re-dates those (each falls due one interval after the visit before it).
+    """
     enrollment = Enrollment.objects.select_for_update(of=("self",)).select_related("person").get(pk=enrollment.pk)
     errors = {}
     if enrollment.status != EnrollmentStatus.ACTIVE:
@@ -539,6 +545,10 @@ def visit_record(
     if errors:
         raise ValidationError(errors)
     details = clean_visit(programme=enrollment.programme, kind=kind, level=level, result=result, hours=hours, details=details)
+    rules = RuleBook()
+    previous = (
+        enrollment.visits.filter(kind=kind, visited_on__lt=visited_on).order_by("-visited_on", "-id").only("visited_on", "level")
+    ).first()
     visit = Visit(
         enrollment=enrollment,
         kind=kind,
@@ -555,13 +565,15 @@ def visit_record(
         visit.full_clean(exclude=["enrollment", "recorded_by"])
     except ValidationError as error:
         raise ValidationError(error.message_dict) from None
+    visit.due_on = rules.due_after(enrollment, kind, previous)
     visit.save()
-    if enrollment.programme == Programme.MENTAL_HEALTH and kind == VisitKind.FOLLOW_UP and level is not None:
-        latest = enrollment.visits.filter(kind=VisitKind.FOLLOW_UP).order_by("-visited_on", "-id").first()
+    _redate_later_visits(rules, enrollment, visit)
+    if assesses_level(enrollment.programme, kind) and level is not None:
+        latest = enrollment.visits.filter(kind=kind).order_by("-visited_on", "-id").first()
         if latest.pk == visit.pk:
             enrollment.level = int(level)
             enrollment.save(update_fields=["level", "updated_at"])
-    refresh_schedule(enrollment)
+    refresh_schedule(enrollment, rules=rules)
     _require_reach(actor, Visit, visit.pk, ADD)
     audit_record(
         actor=actor,
@@ -571,6 +583,19 @@ def visit_record(
         changes={"enrollment": enrollment.pk, "kind": kind},
     )
     return visit
+
+
+def _redate_later_visits(rules: RuleBook, enrollment: Enrollment, visit: Visit) -> int:
+    """Re-date the enrollment's visits of the same kind after ``visit`` (usually none: a visit
+    entered late is the only way to have any); returns how many changed."""
+    later = enrollment.visits.filter(kind=visit.kind, visited_on__gt=visit.visited_on).order_by("visited_on", "id")
+    changed = []
+    for later_visit, due_on in rules.due_dates(enrollment, visit.kind, later.only("visited_on", "level", "due_on"), visit):
+        if later_visit.due_on != due_on:
+            later_visit.due_on = due_on
+            changed.append(later_visit)
+    Visit.objects.bulk_update(changed, ["due_on"])
+    return len(changed)
 
 
 # --- facilities and placements ----------------------------------------------------------
@@ -699,7 +724,8 @@ def officer_duties_set(*, actor, user, programmes) -> set[str]:
 
 
 def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) -> dict:
-    """Recompute every active enrollment's next due date and overdue flag (idempotent)."""
+    """Recompute every active enrollment's next due date and overdue flag, and date the
+    visits that have no due date yet (idempotent)."""
     today = today or timezone.localdate()
     rules = RuleBook()
     last_visits: dict[int, dict[str, datetime.date]] = {}
@@ -733,4 +759,51 @@ def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) 
     if batch:
         Enrollment.objects.bulk_update(batch, ["next_due_on", "overdue", "last_visit_on"])
         changed += len(batch)
-    return {"changed": changed, "overdue": overdue}
+    dated = date_undated_visits(rules=rules, progress=progress, batch_size=batch_size)
+    return {"changed": changed, "overdue": overdue, "visits_dated": dated}
+
+
+def date_undated_visits(*, rules: RuleBook | None = None, progress=None, batch_size: int = 2000) -> int:
+    """Fill ``Visit.due_on`` where it is empty and a schedule rule covers the visit (visits
+    recorded before visits kept their due date); returns how many were dated.
+
+    Dates already kept are left alone. Each batch of enrollments is locked while its visits
+    are dated, so that a visit recorded meanwhile (which re-dates later ones) cannot be undone.
+    """
+    rules = rules or RuleBook()
+    scheduled = Q()
+    for programme in Programme.values:
+        if kinds := rules.scheduled_kinds(programme):
+            scheduled |= Q(enrollment__programme=programme, kind__in=kinds)
+    if not scheduled:
+        return 0
+    pending = list(
+        Visit.objects.filter(scheduled, due_on__isnull=True)
+        .values_list("enrollment_id", flat=True)
+        .distinct()
+        .order_by("enrollment_id")
+    )
+    dated = 0
+    for start in range(0, len(pending), batch_size):
+        ids = pending[start : start + batch_size]
+        with transaction.atomic():
+            enrollments = Enrollment.objects.select_for_update(of=("self",)).select_related("correction")
+            by_pk = {enrollment.pk: enrollment for enrollment in enrollments.filter(pk__in=ids).order_by("pk")}
+            visits = (
+                Visit.objects.filter(scheduled, enrollment_id__in=ids)
+                .order_by("enrollment_id", "kind", "visited_on", "id")
+                .only("enrollment", "kind", "visited_on", "level", "due_on")
+            )
+            batch = []
+            for (enrollment_id, kind), of_kind in groupby(
+                visits.iterator(chunk_size=batch_size), attrgetter("enrollment_id", "kind")
+            ):
+                for visit, due_on in rules.due_dates(by_pk[enrollment_id], kind, of_kind):
+                    if visit.due_on is None and due_on is not None:
+                        visit.due_on = due_on
+                        batch.append(visit)
+            Visit.objects.bulk_update(batch, ["due_on"], batch_size=batch_size)
+            dated += len(batch)
+        if progress:
+            progress(_("补记应访日期"), min(start + batch_size, len(pending)), len(pending))
+    return dated

@@ -148,7 +148,7 @@ def test_the_daily_task_flags_overdue_and_is_idempotent(tree):
     recent.refresh_from_db()
     assert late.overdue and not recent.overdue
     assert first["overdue"] == 1
-    assert refresh_due_visits.delay().get() == {"changed": 0, "overdue": 1}
+    assert refresh_due_visits.delay().get() == {"changed": 0, "overdue": 1, "visits_dated": 0}
 
 
 def test_temporary_service_outside_prison_also_reports_health_monthly(tree):
