@@ -103,6 +103,13 @@ DISPUTE_TABLES = (
     "disputes.change_court",
 )
 
+# The dashboard: leaders and the centre read and export the statistics of their area; the
+# centre's staff assess the villages' five haves and five nones; the system admin watches
+# the roll-up's runs and may start a rebuild.
+DASHBOARD_VIEW = ("dashboard.view_statistic", "dashboard.export_statistic", "dashboard.view_villageassessment")
+VILLAGE_ASSESSMENT = ("dashboard.add_villageassessment", "dashboard.change_villageassessment")
+ROLLUP_ADMIN = ("dashboard.view_rolluprun", "dashboard.rebuild_statistic")
+
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
@@ -132,6 +139,8 @@ ROLES: dict[str, Role] = {
                 "populations.count_enrollment",
                 *INCIDENT_CENTRE,
                 *DISPUTE_CENTRE,
+                *DASHBOARD_VIEW,
+                *VILLAGE_ASSESSMENT,
             ),
         ),
         Role(MEDIATOR, _("调解员"), ("grids.view_grid", *REGISTRY_VIEW, *DISPUTE_MEDIATE)),
@@ -153,6 +162,7 @@ ROLES: dict[str, Role] = {
                 "disputes.view_dispute",
                 "disputes.export_dispute",
                 *DISPUTE_TABLES_VIEW,
+                *DASHBOARD_VIEW,
             ),
             requires_two_factor=True,
         ),
@@ -181,6 +191,7 @@ ROLES: dict[str, Role] = {
                 "populations.change_schedulerule",
                 *CASE_TABLES,
                 *DISPUTE_TABLES,
+                *ROLLUP_ADMIN,
             ),
             requires_two_factor=True,
         ),

@@ -247,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-verify-nightly": {"task": "kaili.tasks.audit_verify_task", "schedule": crontab(hour=2, minute=30)},
     "populations-due-visits-daily": {"task": "populations.tasks.refresh_due_visits", "schedule": crontab(hour=1, minute=0)},
     "exports-purge-daily": {"task": "kaili.tasks.purge_old_exports_task", "schedule": crontab(hour=3, minute=15)},
+    # After the visit schedules are refreshed (01:00): they move follow-ups due.
+    "dashboard-rebuild-nightly": {"task": "dashboard.tasks.rollup_full", "schedule": crontab(hour=1, minute=30)},
+    "dashboard-check-nightly": {"task": "dashboard.tasks.rollup_check", "schedule": crontab(hour=4, minute=0)},
+    "dashboard-purge-runs-daily": {"task": "dashboard.tasks.purge_old_runs", "schedule": crontab(hour=4, minute=30)},
 }
 
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.

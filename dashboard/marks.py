@@ -1,0 +1,130 @@
+"""What a saved record changes in the statistics, marked in the record's transaction.
+
+Saving (or deleting) an incident, a dispute, an enrollment, a visit, a household or a
+person writes a ``PendingMark`` per family of metrics and month it touches, before and
+after the change (an incident moved from May to June changes both), in the same
+transaction; on commit the incremental roll-up is queued. A move, merge or split of grid
+nodes changes every figure above it, so it marks every family in full.
+
+Bulk writes that bypass ``save()`` (``QuerySet.update``, ``bulk_update``, the demo's
+loaders) are covered by the nightly full rebuild, or mark what they change with
+``mark_changed``.
+"""
+
+import datetime
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_init, post_save
+from django.utils import timezone
+
+from dashboard import metrics as m
+from dashboard.models import PendingMark
+from dashboard.periods import Period
+
+QUEUED_KEY = "dashboard:rollup:queued"
+QUEUED_SECONDS = 60
+
+# model label -> {family: the date fields whose months it touches (none: every month)}
+TRACKED: dict[str, dict[str, tuple[str, ...]]] = {
+    "cases.incident": {m.INCIDENTS: ("occurred_at",), m.SATISFACTION: ("closed_at",)},
+    "disputes.dispute": {m.DISPUTES: ("registered_at", "closed_at"), m.SATISFACTION: ("closed_at",)},
+    "populations.enrollment": {m.PROGRAMMES: (), m.FOLLOWUPS: ("next_due_on",)},
+    "populations.visit": {m.FOLLOWUPS: ("due_on",)},
+    "populations.household": {m.REGISTRY: ()},
+    "populations.person": {m.REGISTRY: ()},
+}
+# Fields that move a record's registry level only when it is added or removed.
+REGISTRY_ONLY_ON_CREATE = {"populations.household", "populations.person"}
+TREE_CHANGES = {"moved", "merged", "split"}
+
+
+def _month(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value).date()
+    return Period.month_of(value).code
+
+
+def _dates(instance, fields) -> dict:
+    return {name: instance.__dict__.get(name) for name in fields}
+
+
+def _tracked_fields(label: str) -> tuple[str, ...]:
+    return tuple({name for fields in TRACKED[label].values() for name in fields})
+
+
+def remember_loaded(sender, instance, **kwargs):
+    """The dates a record was loaded with, to mark the months it leaves."""
+    instance._dashboard_loaded = _dates(instance, _tracked_fields(sender._meta.label_lower))
+
+
+def _marks_for(label: str, before: dict, after: dict) -> list[tuple[str, str]]:
+    marks = []
+    for family, fields in TRACKED[label].items():
+        if not fields:
+            marks.append((family, ""))
+            continue
+        for name in fields:
+            for value in (before.get(name), after.get(name)):
+                month = _month(value)
+                if month:
+                    marks.append((family, month))
+    return marks
+
+
+def mark_changed(marks) -> None:
+    """Record ``(family, month)`` pairs (month "" for every month) in the current
+    transaction and queue the incremental roll-up for when it commits."""
+    pairs = sorted(set(marks))
+    if not pairs:
+        return
+    PendingMark.objects.bulk_create([PendingMark(family=family, month=month) for family, month in pairs])
+    # robust: a failed roll-up must not fail the request whose record was saved
+    transaction.on_commit(queue_rollup, robust=True)
+
+
+def mark_everything() -> None:
+    mark_changed((family, "") for family in m.BASE_FAMILIES)
+
+
+def record_saved(sender, instance, created=False, **kwargs):
+    label = sender._meta.label_lower
+    if label in REGISTRY_ONLY_ON_CREATE and not created:
+        return
+    before = getattr(instance, "_dashboard_loaded", {}) or {}
+    after = _dates(instance, _tracked_fields(label))
+    mark_changed(_marks_for(label, before, after))
+    instance._dashboard_loaded = after
+
+
+def record_deleted(sender, instance, **kwargs):
+    label = sender._meta.label_lower
+    mark_changed(_marks_for(label, getattr(instance, "_dashboard_loaded", {}) or {}, _dates(instance, ())))
+
+
+def tree_changed(sender, instance, created=False, **kwargs):
+    if created and instance.kind in TREE_CHANGES:
+        mark_everything()
+
+
+def queue_rollup() -> None:
+    """Queue one incremental run; while one is queued and not yet started, more saves
+    only add marks for it to drain."""
+    from dashboard.tasks import rollup_pending
+
+    if cache.add(QUEUED_KEY, 1, QUEUED_SECONDS):
+        rollup_pending.delay()
+
+
+def connect() -> None:
+    from django.apps import apps
+
+    for label in TRACKED:
+        model = apps.get_model(label)
+        uid = f"dashboard:{label}"
+        post_init.connect(remember_loaded, sender=model, dispatch_uid=f"{uid}:init")
+        post_save.connect(record_saved, sender=model, dispatch_uid=f"{uid}:save")
+        post_delete.connect(record_deleted, sender=model, dispatch_uid=f"{uid}:delete")
+    post_save.connect(tree_changed, sender=apps.get_model("grids.gridevent"), dispatch_uid="dashboard:gridevent")
