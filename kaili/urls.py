@@ -20,6 +20,7 @@ api_patterns = [
     path("", include("populations.api.urls")),
     path("", include("cases.api.urls")),
     path("", include("disputes.api.urls")),
+    path("", include("dashboard.api.urls")),
 ]
 
 urlpatterns = [
@@ -46,6 +47,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("disputes/", include("disputes.urls")),
     path("populations/", include("populations.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
