@@ -13,6 +13,7 @@ loaders) are covered by the nightly full rebuild, or mark what they change with
 
 import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_init, post_save
@@ -78,7 +79,7 @@ def mark_changed(marks) -> None:
     """Record ``(family, month)`` pairs (month "" for every month) in the current
     transaction and queue the incremental roll-up for when it commits."""
     pairs = sorted(set(marks))
-    if not pairs:
+    if not pairs or not settings.KAILI_STATS_ON_SAVE:
         return
     PendingMark.objects.bulk_create([PendingMark(family=family, month=month) for family, month in pairs])
     # robust: a failed roll-up must not fail the request whose record was saved
