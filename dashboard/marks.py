@@ -11,7 +11,9 @@ loaders) are covered by the nightly full rebuild, or mark what they change with
 ``mark_changed``.
 """
 
+import contextlib
 import datetime
+import threading
 
 from django.conf import settings
 from django.core.cache import cache
@@ -38,6 +40,7 @@ TRACKED: dict[str, dict[str, tuple[str, ...]]] = {
 # Fields that move a record's registry level only when it is added or removed.
 REGISTRY_ONLY_ON_CREATE = {"populations.household", "populations.person"}
 TREE_CHANGES = {"moved", "merged", "split"}
+_paused = threading.local()
 
 
 def _month(value) -> str | None:
@@ -79,11 +82,21 @@ def mark_changed(marks) -> None:
     """Record ``(family, month)`` pairs (month "" for every month) in the current
     transaction and queue the incremental roll-up for when it commits."""
     pairs = sorted(set(marks))
-    if not pairs or not settings.KAILI_STATS_ON_SAVE:
+    if not pairs or not settings.KAILI_STATS_ON_SAVE or getattr(_paused, "on", False):
         return
     PendingMark.objects.bulk_create([PendingMark(family=family, month=month) for family, month in pairs])
     # robust: a failed roll-up must not fail the request whose record was saved
     transaction.on_commit(queue_rollup, robust=True)
+
+
+@contextlib.contextmanager
+def paused():
+    """No marks while loading in bulk (the demo); the caller rebuilds everything after."""
+    _paused.on = True
+    try:
+        yield
+    finally:
+        _paused.on = False
 
 
 def mark_everything() -> None:

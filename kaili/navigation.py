@@ -42,6 +42,7 @@ ROLE_LINKS: dict[str, tuple[Link, ...]] = {
         Link(_("纠纷督办"), "disputes:supervision", _("各防线、各层级调解进度与超期")),
         Link(_("人员查询"), "populations:persons", _("辖区人员检索与导出")),
         Link(_("特殊人群统计"), "populations:programmes", _("六大工程在册人数")),
+        Link(_("统计驾驶舱"), "dashboard:home", _("三升三降、同比环比、五有五无评定")),
     ),
     roles.MEDIATOR: (Link(_("我的调解"), "disputes:mine", _("调解案件与协议")),),
     roles.PROGRAMME_OFFICER: (
