@@ -31,10 +31,11 @@ from django.utils import timezone
 from dashboard import metrics as m
 from dashboard.periods import QUARTER, YEAR, Period
 from grids.models import GridKind
+from kaili.locks import STATISTICS_ROLLUP_LOCK, advisory_xact_lock
 
 # The kinds of node that hold statistics; records on a unit count for its grid.
 STAT_KINDS = (GridKind.CITY, GridKind.TOWN, GridKind.ZONE, GridKind.GRID)
-LOCK_KEY = 7_140_301  # pg_advisory_xact_lock: one roll-up at a time
+LOCK_KEY = STATISTICS_ROLLUP_LOCK
 ALL = None  # every month
 
 
@@ -330,6 +331,8 @@ class _Run:
     def prepare_tree(self) -> None:
         """``stat_node``: every node -> the statistics node holding its records;
         ``stat_closure``: every statistics node -> itself and its statistics ancestors."""
+        # An earlier roll-up in the same transaction (a test, a command) left its tables.
+        self.execute("DROP TABLE IF EXISTS stat_chain, stat_node, stat_closure, new_rows, f_own, f_tree")
         self.execute(
             """
             CREATE TEMP TABLE stat_chain ON COMMIT DROP AS
@@ -652,7 +655,7 @@ def rollup(marks: Marks, *, progress=None, today: datetime.date | None = None) -
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        advisory_xact_lock(STATISTICS_ROLLUP_LOCK)
         run = _Run(cursor, today or timezone.localdate())
         progress(phase, 0, steps)
         run.timed("tree", run.prepare_tree)

@@ -1,6 +1,7 @@
 """Running the roll-up (recorded as ``RollupRun``), the consistency check, and the
 villages' five-haves / five-nones assessments."""
 
+import datetime
 import logging
 import random
 import traceback
@@ -17,10 +18,13 @@ from dashboard.periods import Period
 from dashboard.rollup import Marks, rollup
 from grids.models import Grid, GridKind
 from kaili.audit import audit_record
+from kaili.locks import STATISTICS_REBUILD_REQUEST_LOCK, advisory_xact_lock
 from kaili.models import AuditAction
 
 logger = logging.getLogger(__name__)
 TOLERANCE = 1e-9
+# A full run "running" for longer than this died without saying so (a killed worker).
+RUN_GIVEN_UP_AFTER = datetime.timedelta(hours=1)
 
 
 def _start(kind: str, *, requested_by=None, task_id: str = "") -> RollupRun:
@@ -55,6 +59,43 @@ def run_full_rebuild(*, run: RollupRun | None = None, requested_by=None, progres
         _finish(run, error=error)
         raise
     return _finish(run, result)
+
+
+def request_full_rebuild(*, actor) -> tuple[RollupRun, bool]:
+    """The admin's "rebuild now": a full run queued for the worker once this commits;
+    returns the run and whether it is new (False: one started within the hour is still
+    running, and that one is returned)."""
+    from dashboard.tasks import rollup_full
+
+    with transaction.atomic():
+        advisory_xact_lock(STATISTICS_REBUILD_REQUEST_LOCK)
+        running = (
+            RollupRun.objects.filter(
+                kind=RollupRun.Kind.FULL,
+                status=RollupRun.Status.RUNNING,
+                started_at__gte=timezone.now() - RUN_GIVEN_UP_AFTER,
+            )
+            .order_by("-started_at")
+            .first()
+        )
+        if running is not None:
+            return running, False
+        run = RollupRun.objects.create(kind=RollupRun.Kind.FULL, requested_by=actor)
+        audit_record(actor=actor, action=AuditAction.CREATE, obj=run, changes={"kind": run.kind})
+        transaction.on_commit(lambda: _queue(rollup_full, run))
+    return run, True
+
+
+def _queue(task, run: RollupRun) -> None:
+    try:
+        result = task.delay(run.pk)
+    except Exception as error:  # the broker is down: say so on the run rather than leave it "running"
+        logger.exception("could not queue the full rebuild of run %s", run.pk)
+        RollupRun.objects.filter(pk=run.pk, status=RollupRun.Status.RUNNING).update(
+            status=RollupRun.Status.FAILED, finished_at=timezone.now(), error=_("无法提交后台任务：%(error)s") % {"error": error}
+        )
+        return
+    RollupRun.objects.filter(pk=run.pk).update(task_id=result.id or "")
 
 
 def run_pending(*, task_id: str = "") -> RollupRun | None:
