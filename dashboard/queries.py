@@ -29,7 +29,7 @@ class DashboardQuery(forms.Form):
     def clean_node(self) -> Grid:
         code = (self.cleaned_data.get("node") or "").strip()
         if not code:
-            node = selectors.home_node(self.user)
+            node = selectors.home_node(self.user, self.action)
             if node is None:
                 raise forms.ValidationError(_("您没有可查看统计的区域。"), code="no_scope")
             return node

@@ -38,12 +38,12 @@ def can_view(user, node: Grid, action: str = VIEW) -> bool:
     return node.kind in STAT_KINDS and nodes_for(user, action).filter(pk=node.pk).exists()
 
 
-def home_node(user) -> Grid | None:
+def home_node(user, action: str = VIEW) -> Grid | None:
     """The node a user's dashboard opens on: the highest they may see (by code)."""
-    ranges = reachable_ranges(user, VIEW_STATISTIC)
+    ranges = reachable_ranges(user, EXPORT_STATISTIC if action == "export" else VIEW_STATISTIC)
     if isinstance(ranges, Everything):
         return Grid.objects.filter(parent__isnull=True, kind__in=STAT_KINDS).order_by("code").first()
-    return nodes_for(user).order_by("level", "code").first()
+    return nodes_for(user, action).order_by("level", "code").first()
 
 
 def search_nodes(user, query: str, limit: int = 20) -> list[Grid]:
@@ -132,7 +132,7 @@ class Card:
 
     def as_dict(self) -> dict:
         return {
-            "metric": self.metric.key,
+            "key": self.metric.key,
             "label": str(self.metric.label),
             "unit": self.metric.unit,
             "kind": self.metric.kind,
