@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard import assessment as five
 from dashboard import metrics as m
 from dashboard import selectors
+from dashboard.formatting import change_text, value_text
 from dashboard.forms import AssessmentForm, AssessmentListQuery, check_year
 from dashboard.models import RollupRun, VillageAssessment
 from dashboard.periods import MONTH, Period
@@ -46,31 +47,16 @@ VILLAGE_ROWS_SHOWN = 300
 # --- numbers as people read them ---------------------------------------------------------
 
 
-def shown(metric: m.Metric, value) -> str:
-    """A metric's value for a page: counts as whole numbers, rates in %, means to 2 places."""
-    if value is None:
-        return "—"
-    if metric.kind == m.RATE:
-        return f"{value * 100:.2f}%"
-    if metric.kind == m.MEAN:
-        return f"{value:.2f}"
-    return f"{round(value):,}"
-
-
-def signed_percent(change) -> str:
-    return "—" if change is None else f"{change * 100:+.2f}%"
-
-
 def card_row(card: selectors.Card) -> dict:
     return {
         "key": card.metric.key,
         "label": str(card.metric.label),
         "unit": card.metric.unit,
-        "value": shown(card.metric, card.value),
-        "last_year": shown(card.metric, card.last_year),
-        "previous": shown(card.metric, card.previous),
-        "year_on_year": signed_percent(card.year_on_year),
-        "period_on_period": signed_percent(card.period_on_period),
+        "value": value_text(card.metric, card.value),
+        "last_year": value_text(card.metric, card.last_year),
+        "previous": value_text(card.metric, card.previous),
+        "year_on_year": change_text(card.year_on_year),
+        "period_on_period": change_text(card.period_on_period),
         "year_on_year_good": card.year_on_year_good,
         "period_on_period_good": card.period_on_period_good,
     }
@@ -83,8 +69,8 @@ def child_rows(rows: list[selectors.ChildRow], keys) -> list[dict]:
             "node": row.node,
             "cells": [
                 {
-                    "value": shown(metric, row.values[metric.key]),
-                    "year_on_year": signed_percent(selectors.change(row.values[metric.key], row.last_year[metric.key])),
+                    "value": value_text(metric, row.values[metric.key]),
+                    "year_on_year": change_text(selectors.change(row.values[metric.key], row.last_year[metric.key])),
                     "good": selectors.good(metric, selectors.change(row.values[metric.key], row.last_year[metric.key])),
                 }
                 for metric in metrics

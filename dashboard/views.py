@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from dashboard import assessment, selectors
 from dashboard import metrics as m
+from dashboard.formatting import change_view, sort_key, value_text
 from dashboard.periods import KINDS, MONTH, QUARTER, YEAR, Period
 from dashboard.queries import DashboardQuery
 from grids.models import GridKind
@@ -46,45 +47,6 @@ KIND_LABELS = {MONTH: gettext_lazy("月"), QUARTER: gettext_lazy("季"), YEAR: g
 # How many periods of each kind the period box suggests, ending with the current one.
 SUGGESTED_PERIODS = {MONTH: 24, QUARTER: 12, YEAR: 12}
 NOT_FOUND = gettext_lazy("该区域不存在或不在您的权限范围内。")
-MINUS = "\u2212"
-
-
-# --- how figures read ----------------------------------------------------------------------
-
-
-def value_text(metric: m.Metric, value: float | None) -> str:
-    """A figure as the page prints it: rates in percent with one decimal, the mean
-    satisfaction with two and its unit, counts with thousands separators."""
-    if value is None:
-        return "—"
-    if metric.kind == m.RATE:
-        return f"{value * 100:.1f}%"
-    if metric.kind == m.MEAN:
-        return f"{value:.2f}{metric.unit}"
-    return f"{round(value):,}"
-
-
-def change_text(change: float | None) -> str:
-    """A relative change as a signed percentage with two decimals ("+5.20%", "−12.23%")."""
-    if change is None:
-        return "—"
-    percent = round(change * 100, 2)
-    if percent == 0:
-        return "0.00%"
-    return f"{'+' if percent > 0 else MINUS}{abs(percent):.2f}%"
-
-
-def _sort_key(value: float | None) -> str:
-    """A number for the table's client-side sort, unlocalised; empty for "—" (sorted last)."""
-    return "" if value is None else format(value, ".12g")
-
-
-def change_view(change: float | None, good: bool | None) -> dict:
-    """What a 同比 / 环比 shows: the text, the arrow and its colour (by whether the change
-    is for the better)."""
-    arrow = "" if not change else ("▲" if change > 0 else "▼")
-    tone = "flat" if good is None else ("good" if good else "bad")
-    return {"text": change_text(change), "arrow": arrow, "tone": tone, "value": change, "sort": _sort_key(change)}
 
 
 def _card_view(card: selectors.Card) -> dict:
@@ -182,7 +144,7 @@ def _child_rows(rows: list[selectors.ChildRow], period: Period, metric: str) -> 
                     "key": headline_metric.key,
                     "value": current,
                     "text": value_text(headline_metric, current),
-                    "sort": _sort_key(current),
+                    "sort": sort_key(current),
                     "year_on_year": change_view(change, selectors.good(headline_metric, change)),
                 }
             )

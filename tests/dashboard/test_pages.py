@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard import services
+from dashboard.formatting import MINUS
 from dashboard.metrics import HEADLINE_DOWN, HEADLINE_UP
-from dashboard.views import MINUS
 from grids.services import grid_update
 from tests.dashboard import factories as f
 from tests.factories import force_verified

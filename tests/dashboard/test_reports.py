@@ -11,8 +11,9 @@ from openpyxl import load_workbook
 
 from dashboard import metrics as m
 from dashboard import selectors
+from dashboard.formatting import change_text, value_text
 from dashboard.periods import Period
-from dashboard.report_views import previous_month, shown, signed_percent
+from dashboard.report_views import previous_month
 from dashboard.rollup import Marks, rollup
 from grids.models import AreaType, GridKind
 from grids.services import grid_create
@@ -145,11 +146,11 @@ def test_the_report_shows_the_headline_with_year_on_year_and_period_on_period(cl
     assert "css/dashboard-print.css" in page
     for card in selectors.cards(figures.city, Period.parse("2016")):
         row = page.split(f'data-metric="{card.metric.key}"', 1)[1].split("</tr>", 1)[0]
-        assert f'<td class="num" data-value>{shown(card.metric, card.value)}</td>' in row
-        assert signed_percent(card.year_on_year) in row
-        assert signed_percent(card.period_on_period) in row
+        assert f'<td class="num" data-value>{value_text(card.metric, card.value)}</td>' in row
+        assert change_text(card.year_on_year) in row
+        assert change_text(card.period_on_period) in row
     # criminal and public order: 4 against 5 a year earlier
-    assert "-20.00%" in page
+    assert "\u221220.00%" in page
 
 
 def test_the_monthly_report_is_titled_by_its_month(client, figures, viewers):
@@ -173,7 +174,7 @@ def test_the_breakdowns_list_the_criminal_sub_types_accidents_and_programmes(cli
     values = selectors.node_figures(figures.city, Period.parse("2016"), ["incidents.stat.theft", "incidents.stat.robbery"])
     theft = page.split('data-metric="incidents.stat.theft"', 1)[1].split("</tr>", 1)[0]
     assert f"data-value>{round(values['incidents.stat.theft'])}</td>" in theft
-    assert "-33.33%" in theft  # 2 against 3
+    assert "\u221233.33%" in theft  # 2 against 3
     assert 'data-metric="incidents.stat.accident_traffic"' in page
     assert 'data-metric="incidents.stat.nine_hazard"' in page
     assert 'data-table="programmes"' in page and "阳光康复工程" in page
