@@ -20,7 +20,7 @@ base values of the same node and period:
 
 from dataclasses import dataclass, field
 
-from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from cases import catalogue
@@ -47,11 +47,15 @@ UP, DOWN = "up", "down"
 COUNT, RATE, MEAN, SUM = "count", "rate", "mean", "sum"
 
 
+# Units of measure.
+PIECES, TIMES, PEOPLE, HOUSEHOLDS, POINTS = _("件"), _("次"), _("人"), _("户"), _("分")
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
     label: str
-    unit: str = "件"
+    unit: str = PIECES
     kind: str = COUNT
     better: str | None = None  # the direction of a good change, for the arrows' colour
     inputs: tuple[str, ...] = field(default=())  # derived: (numerator, denominator) or the addends
@@ -86,7 +90,10 @@ CRIMINAL_STATISTICS = ("robbery", "theft", "homicide", "fraud", "drug", "crimina
 ACCIDENT_STATISTICS = ("accident_safety", "accident_traffic", "accident_fire", "accident_other")
 NINE_SMALL_STATISTICS = tuple(key for key in STATISTIC_LABELS if key.startswith("nine_"))
 
-_prefixed = lazy(lambda prefix, label: f"{prefix}{label}", str)
+
+def _prefixed(programme, what):
+    """A programme's metric label: "安宁工程在册人数" (in English "…: enrolled")."""
+    return format_lazy(_("{programme}{what}"), programme=programme, what=what)
 
 
 def _base_metrics() -> list[Metric]:
@@ -96,25 +103,25 @@ def _base_metrics() -> list[Metric]:
         *(Metric(f"incidents.stat.{key}", label, better=DOWN) for key, label in STATISTIC_LABELS.items()),
         Metric("incidents.cleared", _("刑事案件破案数"), better=UP),
         Metric("incidents.late", _("超时办理事件"), better=DOWN),
-        Metric("satisfaction.sum", _("满意度评分合计"), unit="分"),
-        Metric("satisfaction.count", _("满意度评价数"), unit="次"),
+        Metric("satisfaction.sum", _("满意度评分合计"), unit=POINTS),
+        Metric("satisfaction.count", _("满意度评价数"), unit=TIMES),
         Metric("disputes.accepted", _("受理矛盾纠纷"), better=DOWN),
         Metric("disputes.resolved", _("化解矛盾纠纷"), better=UP),
         Metric("disputes.passed_upward", _("矛盾上交"), better=DOWN),
         Metric("disputes.closed", _("结案矛盾纠纷")),
         Metric("disputes.closed_on_time", _("按期结案矛盾纠纷"), better=UP),
-        Metric("followups.due", _("应随访（走访）"), unit="次"),
-        Metric("followups.on_time", _("按时随访（走访）"), unit="次", better=UP),
+        Metric("followups.due", _("应随访（走访）"), unit=TIMES),
+        Metric("followups.on_time", _("按时随访（走访）"), unit=TIMES, better=UP),
     ]
     for programme, label in Programme.choices:
         metrics += [
-            Metric(f"followups.{programme}.due", _prefixed(label, _("应随访")), unit="次"),
-            Metric(f"followups.{programme}.on_time", _prefixed(label, _("按时随访")), unit="次", better=UP),
-            Metric(f"programmes.{programme}", _prefixed(label, _("在册人数")), unit="人"),
+            Metric(f"followups.{programme}.due", _prefixed(label, _("应随访")), unit=TIMES),
+            Metric(f"followups.{programme}.on_time", _prefixed(label, _("按时随访")), unit=TIMES, better=UP),
+            Metric(f"programmes.{programme}", _prefixed(label, _("在册人数")), unit=PEOPLE),
         ]
     metrics += [
-        Metric("registry.households", _("登记户数"), unit="户"),
-        Metric("registry.residents", _("登记人数"), unit="人"),
+        Metric("registry.households", _("登记户数"), unit=HOUSEHOLDS),
+        Metric("registry.residents", _("登记人数"), unit=PEOPLE),
     ]
     return metrics
 
@@ -124,17 +131,17 @@ def _derived_metrics() -> list[Metric]:
         Metric("rate.clearance", _("刑事破案率"), "%", RATE, UP, ("incidents.cleared", "incidents.kind.criminal")),
         Metric("rate.dispute_resolution", _("纠纷化解率"), "%", RATE, UP, ("disputes.resolved", "disputes.accepted")),
         Metric("rate.dispute_on_time", _("纠纷按期结案率"), "%", RATE, UP, ("disputes.closed_on_time", "disputes.closed")),
-        Metric("mean.satisfaction", _("群众满意度"), "分", MEAN, UP, ("satisfaction.sum", "satisfaction.count")),
+        Metric("mean.satisfaction", _("群众满意度"), POINTS, MEAN, UP, ("satisfaction.sum", "satisfaction.count")),
         Metric("rate.followup_on_time", _("按时随访率"), "%", RATE, UP, ("followups.on_time", "followups.due")),
         Metric(
             "sum.criminal_public_order",
             _("刑事治安发案"),
-            "件",
+            PIECES,
             SUM,
             DOWN,
             ("incidents.kind.criminal", "incidents.kind.public_order"),
         ),
-        Metric("sum.disputes_petitions", _("矛盾信访纠纷"), "件", SUM, DOWN, ("disputes.accepted", "incidents.kind.petition")),
+        Metric("sum.disputes_petitions", _("矛盾信访纠纷"), PIECES, SUM, DOWN, ("disputes.accepted", "incidents.kind.petition")),
     ]
     for programme, label in Programme.choices:
         metrics.append(

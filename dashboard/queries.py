@@ -35,7 +35,7 @@ class DashboardQuery(forms.Form):
             return node
         node = selectors.nodes_for(self.user, self.action).filter(code=code).first()
         if node is None:
-            raise forms.ValidationError(_("区域“%(code)s”不存在或不在您的权限范围内。") % {"code": code}, code="not_found")
+            raise forms.ValidationError(_("区域“%(code)s”不存在或不在您的管辖范围内。") % {"code": code}, code="not_found")
         return node
 
     def clean_period(self) -> Period:

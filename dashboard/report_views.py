@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboard import assessment as five
@@ -142,7 +143,7 @@ def dashboard_workbook(node, period: Period, cards, children, as_of) -> bytes:
     overview.append([_("统计期"), period.label, period.code])
     overview.append([_("数据截至"), local_minute(as_of)])
     overview.append([])
-    header = [_("指标"), _("单位"), _("本期"), _("去年同期"), _("上期"), _("同比"), _("环比")]
+    header = [_("指标"), pgettext("计量", "单位"), _("本期"), _("去年同期"), _("上期"), _("同比"), _("环比")]
     overview.append(header)
     first = overview.max_row + 1
     for offset, card in enumerate(cards):

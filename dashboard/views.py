@@ -46,7 +46,7 @@ PROGRAMME_RATES = tuple(f"rate.followup_on_time.{programme}" for programme in Pr
 KIND_LABELS = {MONTH: gettext_lazy("月"), QUARTER: gettext_lazy("季"), YEAR: gettext_lazy("年")}
 # How many periods of each kind the period box suggests, ending with the current one.
 SUGGESTED_PERIODS = {MONTH: 24, QUARTER: 12, YEAR: 12}
-NOT_FOUND = gettext_lazy("该区域不存在或不在您的权限范围内。")
+NOT_FOUND = gettext_lazy("该区域不存在或不在您的管辖范围内。")
 
 
 def _card_view(card: selectors.Card) -> dict:

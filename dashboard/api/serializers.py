@@ -8,6 +8,7 @@ was nothing to measure (a rate over no cases). A change is the signed relative c
 """
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -62,7 +63,7 @@ class StatPeriodSerializer(serializers.Serializer):
 class MetricSerializer(serializers.Serializer):
     key = serializers.CharField(label=_("指标键"))
     label = serializers.CharField(label=_("名称"))
-    unit = serializers.CharField(label=_("单位"))
+    unit = serializers.CharField(label=pgettext_lazy("计量", "单位"))
     kind = serializers.CharField(label=_("类型"), help_text="count / rate / mean / sum")
     better = serializers.CharField(allow_null=True, label=_("向好方向"), help_text=_("up / down；null 为无所谓好坏"))
     family = serializers.CharField(label=_("指标类"))
@@ -73,7 +74,7 @@ class StatCardSerializer(serializers.Serializer):
 
     key = serializers.CharField(source="metric.key", label=_("指标键"))
     label = serializers.CharField(source="metric.label", label=_("名称"))
-    unit = serializers.CharField(source="metric.unit", label=_("单位"))
+    unit = serializers.CharField(source="metric.unit", label=pgettext_lazy("计量", "单位"))
     kind = serializers.CharField(source="metric.kind", label=_("类型"), help_text="count / rate / mean / sum")
     better = serializers.CharField(source="metric.better", allow_null=True, label=_("向好方向"))
     value = FigureField(label=_("本期"))
