@@ -149,7 +149,7 @@ def dashboard_workbook(node, period: Period, cards, children, as_of) -> bytes:
     for offset, card in enumerate(cards):
         row, number_format = first + offset, _number_format(card.metric)
         _put(overview, row, 1, str(card.metric.label))
-        _put(overview, row, 2, card.metric.unit)
+        _put(overview, row, 2, str(card.metric.unit))
         for column, value in ((3, card.value), (4, card.last_year), (5, card.previous)):
             _put(overview, row, column, value, number_format)
         _put(overview, row, 6, card.year_on_year, CHANGE_FORMAT)

@@ -134,7 +134,7 @@ class Card:
         return {
             "key": self.metric.key,
             "label": str(self.metric.label),
-            "unit": self.metric.unit,
+            "unit": str(self.metric.unit),
             "kind": self.metric.kind,
             "better": self.metric.better,
             "value": self.value,
