@@ -1,10 +1,15 @@
-"""Sign-in events go to the audit trail."""
+"""Sign-in events go to the audit trail; services announce the records they write in bulk."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from kaili.audit import audit_record, client_ip
 from kaili.models import AuditAction, AuditOutcome
+
+# Sent by a service after it wrote records with bulk_create or bulk_update, which send no
+# post_save: ``sender`` the model, ``instances`` the records written (as they were loaded
+# and as they are now), ``created`` whether they are new. The dashboard's statistics follow.
+records_saved_in_bulk = Signal()
 
 
 @receiver(user_logged_in)

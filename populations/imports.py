@@ -38,6 +38,7 @@ from kaili.audit import audit_record
 from kaili.models import AuditAction
 from kaili.progress import CachedProgress, no_progress
 from kaili.scope import ADD, CHANGE, VIEW, scope_predicate
+from kaili.signals import records_saved_in_bulk
 from kaili.tabular import INEXACT, TableFileError, read_table
 from populations.exports import PEOPLE_HEADER
 from populations.identity import ETHNICITIES, ETHNICITY_BY_NAME, normalise_identity_number, parse_identity_number
@@ -763,6 +764,7 @@ def _write(plan: ImportPlan, *, progress) -> None:
         )
         for group, household in zip(batch, created, strict=True):
             group.created_id = household.pk
+        records_saved_in_bulk.send(sender=Household, instances=created, created=True)
         done += len(batch)
         progress(WRITING, done, total)
 
@@ -779,6 +781,7 @@ def _write(plan: ImportPlan, *, progress) -> None:
                     setattr(household, name, new)
             household.updated_at = now
         _bulk_update(Household, list(households.values()), ["address", "doorplate", "registration", "unit", "updated_at"])
+        records_saved_in_bulk.send(sender=Household, instances=list(households.values()), created=False)
         for unit_id, household_ids in moved.items():
             # a person's unit is always their household's (populations.models.Person.unit)
             Person.objects.filter(household_id__in=household_ids).update(unit_id=unit_id, updated_at=now)
@@ -804,6 +807,7 @@ def _write(plan: ImportPlan, *, progress) -> None:
             person.set_phone(fields["phone"])
             batch.append(person)
         Person.objects.bulk_create(batch)
+        records_saved_in_bulk.send(sender=Person, instances=batch, created=True)
         done += len(batch)
         progress(WRITING, done, total)
 
@@ -821,6 +825,7 @@ def _write(plan: ImportPlan, *, progress) -> None:
                     changed_fields.add(name)
             person.updated_at = now
         _bulk_update(Person, list(people.values()), sorted(changed_fields))
+        records_saved_in_bulk.send(sender=Person, instances=list(people.values()), created=False)
         done += len(plan.changed_people)
         progress(WRITING, done, total)
 

@@ -18,6 +18,7 @@ from grids.services import require_open_node
 from kaili.audit import audit_record
 from kaili.models import AuditAction
 from kaili.scope import ADD, CHANGE
+from kaili.signals import records_saved_in_bulk
 from populations.identity import ETHNICITIES, normalise_identity_number, parse_identity_number
 from populations.models import (
     DETAIL_MODELS,
@@ -595,6 +596,7 @@ def _redate_later_visits(rules: RuleBook, enrollment: Enrollment, visit: Visit) 
             later_visit.due_on = due_on
             changed.append(later_visit)
     Visit.objects.bulk_update(changed, ["due_on"])
+    records_saved_in_bulk.send(sender=Visit, instances=changed, created=False)
     return len(changed)
 
 
@@ -752,12 +754,14 @@ def refresh_all_schedules(*, today=None, progress=None, batch_size: int = 2000) 
             batch.append(enrollment)
         if len(batch) >= batch_size:
             Enrollment.objects.bulk_update(batch, ["next_due_on", "overdue", "last_visit_on"])
+            records_saved_in_bulk.send(sender=Enrollment, instances=batch, created=False)
             changed += len(batch)
             batch = []
         if progress:
             progress(_("计算走访到期"), done, total)
     if batch:
         Enrollment.objects.bulk_update(batch, ["next_due_on", "overdue", "last_visit_on"])
+        records_saved_in_bulk.send(sender=Enrollment, instances=batch, created=False)
         changed += len(batch)
     dated = date_undated_visits(rules=rules, progress=progress, batch_size=batch_size)
     return {"changed": changed, "overdue": overdue, "visits_dated": dated}
@@ -803,6 +807,7 @@ def date_undated_visits(*, rules: RuleBook | None = None, progress=None, batch_s
                         visit.due_on = due_on
                         batch.append(visit)
             Visit.objects.bulk_update(batch, ["due_on"], batch_size=batch_size)
+            records_saved_in_bulk.send(sender=Visit, instances=batch, created=False)
             dated += len(batch)
         if progress:
             progress(_("补记应访日期"), min(start + batch_size, len(pending)), len(pending))
