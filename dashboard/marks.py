@@ -6,9 +6,10 @@ after the change (an incident moved from May to June changes both), in the same
 transaction; on commit the incremental roll-up is queued. A move, merge or split of grid
 nodes changes every figure above it, so it marks every family in full.
 
-Bulk writes that bypass ``save()`` (``QuerySet.update``, ``bulk_update``, the demo's
-loaders) are covered by the nightly full rebuild, or mark what they change with
-``mark_changed``.
+Services that write in bulk (``bulk_create``, ``bulk_update``) send
+``kaili.signals.records_saved_in_bulk`` with the records, which marks the same; what writes
+with ``QuerySet.update`` or raw SQL (the demo's loaders) is covered by the nightly full
+rebuild, or marks what it changes with ``mark_changed``.
 """
 
 import contextlib
@@ -24,6 +25,7 @@ from django.utils import timezone
 from dashboard import metrics as m
 from dashboard.models import PendingMark
 from dashboard.periods import Period
+from kaili import signals
 
 QUEUED_KEY = "dashboard:rollup:queued"
 QUEUED_SECONDS = 60
@@ -36,9 +38,13 @@ TRACKED: dict[str, dict[str, tuple[str, ...]]] = {
     "populations.visit": {m.FOLLOWUPS: ("due_on",)},
     "populations.household": {m.REGISTRY: ()},
     "populations.person": {m.REGISTRY: ()},
+    # a category's kind or statistic key decides what its incidents count as
+    "cases.category": {m.INCIDENTS: ()},
 }
-# Fields that move a record's registry level only when it is added or removed.
-REGISTRY_ONLY_ON_CREATE = {"populations.household", "populations.person"}
+# Households and people count when they are added or removed, or when they move to another
+# unit, taking the enrollments (and their follow-ups) of the people with them.
+REGISTRY = {"populations.household", "populations.person"}
+MOVED = (m.REGISTRY, m.PROGRAMMES, m.FOLLOWUPS)
 TREE_CHANGES = {"moved", "merged", "split"}
 _paused = threading.local()
 
@@ -56,7 +62,10 @@ def _dates(instance, fields) -> dict:
 
 
 def _tracked_fields(label: str) -> tuple[str, ...]:
-    return tuple({name for fields in TRACKED[label].values() for name in fields})
+    fields = {name for fields in TRACKED[label].values() for name in fields}
+    if label in REGISTRY:
+        fields.add("unit_id")
+    return tuple(sorted(fields))
 
 
 def remember_loaded(sender, instance, **kwargs):
@@ -103,14 +112,32 @@ def mark_everything() -> None:
     mark_changed((family, "") for family in m.BASE_FAMILIES)
 
 
-def record_saved(sender, instance, created=False, **kwargs):
-    label = sender._meta.label_lower
-    if label in REGISTRY_ONLY_ON_CREATE and not created:
-        return
+def _saved_marks(label: str, instance, created: bool) -> list[tuple[str, str]]:
     before = getattr(instance, "_dashboard_loaded", {}) or {}
     after = _dates(instance, _tracked_fields(label))
-    mark_changed(_marks_for(label, before, after))
     instance._dashboard_loaded = after
+    if label not in REGISTRY:
+        return _marks_for(label, before, after)
+    if created:
+        return [(m.REGISTRY, "")]
+    if "unit_id" in before and before["unit_id"] != after["unit_id"]:
+        return [(family, "") for family in MOVED]
+    return []
+
+
+def record_saved(sender, instance, created=False, **kwargs):
+    mark_changed(_saved_marks(sender._meta.label_lower, instance, created))
+
+
+def records_saved_in_bulk(sender, instances=(), created=False, **kwargs):
+    """The same marks for records a service wrote with bulk_create / bulk_update."""
+    label = sender._meta.label_lower
+    if label not in TRACKED:
+        return
+    marks = []
+    for instance in instances:
+        marks += _saved_marks(label, instance, created)
+    mark_changed(marks)
 
 
 def record_deleted(sender, instance, **kwargs):
@@ -142,3 +169,4 @@ def connect() -> None:
         post_save.connect(record_saved, sender=model, dispatch_uid=f"{uid}:save")
         post_delete.connect(record_deleted, sender=model, dispatch_uid=f"{uid}:delete")
     post_save.connect(tree_changed, sender=apps.get_model("grids.gridevent"), dispatch_uid="dashboard:gridevent")
+    signals.records_saved_in_bulk.connect(records_saved_in_bulk, dispatch_uid="dashboard:bulk")

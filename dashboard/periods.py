@@ -30,15 +30,18 @@ class Period:
     @classmethod
     def parse(cls, code: str) -> "Period":
         """The period a code names; a ValidationError says what is wrong."""
-        match = _CODE.match((code or "").strip())
+        code = "" if code is None else str(code)
+        match = _CODE.match(code.strip())
         if not match:
             raise ValidationError(
-                _("“%(code)s”不是有效的统计期：年如 2016，季度如 2016Q2，月如 2016-05。") % {"code": code},
+                _("“%(code)s”不是有效的统计期：年如 2016，季度如 2016Q2，月如 2016-05。") % {"code": code[:20]},
                 code="invalid",
             )
         year = int(match["year"])
         if not FIRST_YEAR <= year <= LAST_YEAR:
-            raise ValidationError(_("统计期的年份应在 %(low)d-%(high)d 之间。") % {"low": FIRST_YEAR, "high": LAST_YEAR})
+            raise ValidationError(
+                _("统计期的年份应在 %(low)d-%(high)d 之间。") % {"low": FIRST_YEAR, "high": LAST_YEAR}, code="invalid"
+            )
         if match["month"]:
             month = int(match["month"])
             if not 1 <= month <= 12:

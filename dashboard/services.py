@@ -15,7 +15,7 @@ from dashboard import metrics as m
 from dashboard.direct import direct_family
 from dashboard.models import PendingMark, RollupRun, Statistic, StatisticLayout, VillageAssessment
 from dashboard.periods import Period
-from dashboard.rollup import Marks, rollup
+from dashboard.rollup import STAT_KINDS, Marks, rollup
 from grids.models import Grid, GridKind
 from kaili.audit import audit_record
 from kaili.locks import STATISTICS_REBUILD_REQUEST_LOCK, advisory_xact_lock
@@ -136,13 +136,21 @@ def run_consistency_check(*, sample: int = 200, seed: int | None = None, request
 
 
 def _check(sample: int, rng: random.Random) -> tuple[list[dict], int]:
+    """Half the sample among the stored rows, half among all (node, period, family) keys of
+    the periods the table holds: a row missing where the records say it should not be
+    (the table is sparse) is found by the second half."""
     layouts = dict(StatisticLayout.objects.values_list("family", "keys"))
-    total = Statistic.objects.count()
-    if not total:
+    keys = list(Statistic.objects.values_list("node_id", "period", "family"))
+    if not keys:
         return [], 0
     today = timezone.localdate()
-    keys = list(Statistic.objects.values_list("node_id", "period", "family"))
-    chosen = rng.sample(keys, min(sample, len(keys)))
+    chosen = set(rng.sample(keys, min(sample - sample // 2, len(keys))))
+    periods = sorted({period for _node, period, _family in keys})
+    node_ids = list(Grid.objects.filter(kind__in=STAT_KINDS).values_list("pk", flat=True))
+    families = [*m.BASE_FAMILIES, m.DERIVED]
+    for _draw in range(sample // 2):
+        chosen.add((rng.choice(node_ids), rng.choice(periods), rng.choice(families)))
+    chosen = sorted(chosen)
     nodes = Grid.objects.in_bulk({node for node, _period, _family in chosen})
     stored = {
         (row.node_id, row.period, row.family): row.figures
@@ -155,14 +163,17 @@ def _check(sample: int, rng: random.Random) -> tuple[list[dict], int]:
         for key in set(figures) | set(expected):
             have, want = figures.get(key), expected.get(key)
             checked += 1
-            if not _same(have, want):
+            if not _same(key, have, want):
                 mismatches.append({"node": nodes[node_id].code, "period": period, "metric": key, "stored": have, "counted": want})
     return mismatches, checked
 
 
-def _same(stored, counted) -> bool:
+def _same(key: str, stored, counted) -> bool:
+    """A count missing is 0; a rate missing is "nothing to measure", which 0% is not."""
+    if not m.metric(key).is_ratio:
+        stored, counted = stored or 0, counted or 0
     if stored is None or counted is None:
-        return (stored or 0) == (counted or 0) or (stored is None and counted is None)
+        return stored is None and counted is None
     return abs(stored - counted) <= TOLERANCE * max(1.0, abs(counted))
 
 

@@ -250,13 +250,6 @@ def test_a_visit_counts_as_due_in_the_month_it_fell_due_and_on_time_or_not(rolle
     assert differences([tree.city, tree.t1, tree.zone_a, tree.grid_a], periods("2016-02", "2016-03", "2016-04", "2016Q1")) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="populations/services.py:588-597 (_redate_later_visits, called by visit_record) re-dates the later "
-    "visits with bulk_update, which leaves no marks (dashboard/marks.py follows save() and delete() only): a "
-    "visit entered late moves a later visit's due date from February to March, and March is not recomputed "
-    "until the nightly rebuild",
-)
 def test_a_visit_entered_late_redates_the_later_ones_and_their_months_follow(rolled, committed, schedules):
     tree = rolled
     person = make_person(unit=tree.unit_a, name="杨小花", born=datetime.date(2003, 9, 1))
@@ -293,13 +286,6 @@ def test_households_and_residents_created_and_deleted(rolled, committed):
     assert not Statistic.objects.filter(family=m.REGISTRY).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/marks.py:41,108 marks the registry of a household or person only when it is created "
-    "(REGISTRY_ONLY_ON_CREATE), and populations/services.py:122 moves the members with QuerySet.update: "
-    "household_update(unit=...) leaves no mark, so the old and the new unit's ancestors keep their old "
-    "households and residents (and the members' programme levels) until the nightly rebuild",
-)
 def test_a_household_moved_to_another_unit_moves_its_households_and_residents(rolled, committed):
     tree = rolled
     this_month = Period.month_of(timezone.localdate()).code
@@ -311,11 +297,6 @@ def test_a_household_moved_to_another_unit_moves_its_households_and_residents(ro
     assert figures_of([tree.zone_a, tree.zone_b], this_month, "registry.residents") == [0, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/marks.py:41,108: person_update(household=...) to a household of another unit saves "
-    "the person (not created), so REGISTRY_ONLY_ON_CREATE skips the mark and the residents stay where they were",
-)
 def test_a_resident_moved_to_a_household_of_another_unit_moves_with_it(rolled, committed):
     tree = rolled
     this_month = Period.month_of(timezone.localdate()).code
@@ -324,7 +305,7 @@ def test_a_resident_moved_to_a_household_of_another_unit_moves_with_it(rolled, c
         person = make_person(unit=tree.unit_a, name="潘二")
     with committed():
         person_update(actor=None, person=person, household=there)
-    assert figures_of([tree.zone_a, tree.zone_b], this_month, "registry.residents") == [0, 2]
+    assert figures_of([tree.zone_a, tree.zone_b], this_month, "registry.residents") == [0, 1]
 
 
 # --- the tree --------------------------------------------------------------------------

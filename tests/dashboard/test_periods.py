@@ -52,11 +52,6 @@ def test_a_year_out_of_range_is_refused_with_the_range(code):
     assert refused.value.messages == ["统计期的年份应在 1990-2100 之间。"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/periods.py:41 raises the year-range ValidationError without code='invalid' "
-    "(the two other refusals carry it), so callers that switch on the code miss this one",
-)
 def test_a_year_out_of_range_carries_the_same_code_as_the_other_refusals():
     with pytest.raises(ValidationError) as refused:
         Period.parse("1989")
