@@ -26,6 +26,7 @@ from kaili.audit import audit_record
 from kaili.models import AuditAction
 from kaili.progress import no_progress
 from kaili.scope import ADD, CHANGE, scope_predicate
+from kaili.signals import records_saved_in_bulk
 from kaili.tabular import INEXACT, TableFileError, read_table
 
 KIND_ORDER = [GridKind.CITY, GridKind.TOWN, GridKind.ZONE, GridKind.GRID, GridKind.UNIT]
@@ -406,6 +407,7 @@ def _write(plan: ImportPlan, *, actor, source: str, progress) -> None:
             Grid.objects.bulk_update(list(nodes.values()), ["name", "area_type", "households", "parent"], batch_size=2000)
             progress(WRITING, total, total)
         GridEvent.objects.bulk_create(events, batch_size=5000)
+        records_saved_in_bulk.send(sender=GridEvent, instances=events, created=True)
     progress(REBUILDING, 0, 1)
     rebuild_tree_columns()
     if len(plan.creates) >= BULK_LOAD_ROWS:
