@@ -11,7 +11,7 @@ import datetime
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from cases.models import CategoryKind, Incident
+from cases.models import OPEN_STATUSES, CategoryKind, Incident
 from cases.models import Status as IncidentStatus
 from dashboard import metrics as m
 from dashboard.periods import Period
@@ -45,17 +45,17 @@ def _level_end(period: Period, today: datetime.date) -> datetime.date | None:
     return month.end
 
 
-def incidents(node: Grid, period: Period) -> dict:
+def incidents(node: Grid, period: Period, today: datetime.date) -> dict:
     rows = Incident.objects.filter(_under(node, "grid"), _in("occurred_at", period)).exclude(status=IncidentStatus.CANCELLED)
     counts = rows.aggregate(
         total=Count("pk"),
         cleared=Count("pk", filter=Q(category__kind=CategoryKind.CRIMINAL, cleared=True)),
-        late=Count("pk", filter=Q(late=True)),
+        overdue=Count("pk", filter=Q(late=True) | Q(status__in=OPEN_STATUSES, due_at__lt=_midnight(today))),
     )
     values = {
         "incidents.total": counts["total"],
         "incidents.cleared": counts["cleared"],
-        "incidents.late": counts["late"],
+        "incidents.overdue": counts["overdue"],
     }
     for kind, n in rows.values_list("category__kind").annotate(n=Count("pk")).order_by():
         values[f"incidents.kind.{kind}"] = n
@@ -88,7 +88,7 @@ def disputes(node: Grid, period: Period) -> dict:
     return {f"disputes.{key}": value for key, value in {**registered, **closed}.items()}
 
 
-def followups(node: Grid, period: Period) -> dict:
+def followups(node: Grid, period: Period, today: datetime.date) -> dict:
     values = {"followups.due": 0, "followups.on_time": 0}
     visits = Visit.objects.filter(_under(node, "enrollment__person__unit"), _in("due_on", period, timestamp=False))
     for programme, due, on_time in (
@@ -101,7 +101,10 @@ def followups(node: Grid, period: Period) -> dict:
         values[f"followups.{programme}.due"] = values.get(f"followups.{programme}.due", 0) + due
         values[f"followups.{programme}.on_time"] = values.get(f"followups.{programme}.on_time", 0) + on_time
     waiting = Enrollment.objects.filter(
-        _under(node, "person__unit"), _in("next_due_on", period, timestamp=False), status=EnrollmentStatus.ACTIVE
+        _under(node, "person__unit"),
+        _in("next_due_on", period, timestamp=False),
+        status=EnrollmentStatus.ACTIVE,
+        next_due_on__lt=today,
     )
     for programme, due in waiting.values_list("programme").annotate(due=Count("pk")).order_by():
         values["followups.due"] += due
@@ -146,10 +149,10 @@ def direct_values(node: Grid, period: Period | str, today: datetime.date | None 
     period = Period.parse(period) if isinstance(period, str) else period
     today = today or timezone.localdate()
     values = {
-        **incidents(node, period),
+        **incidents(node, period, today),
         **satisfaction(node, period),
         **disputes(node, period),
-        **followups(node, period),
+        **followups(node, period, today),
         **programmes(node, period, today),
         **registry(node, period, today),
     }
@@ -164,10 +167,10 @@ def direct_family(node: Grid, period: Period | str, family: str, today: datetime
     if family == m.DERIVED:
         return derived(direct_values(node, period, today))
     counters = {
-        m.INCIDENTS: lambda: incidents(node, period),
+        m.INCIDENTS: lambda: incidents(node, period, today),
         m.SATISFACTION: lambda: satisfaction(node, period),
         m.DISPUTES: lambda: disputes(node, period),
-        m.FOLLOWUPS: lambda: followups(node, period),
+        m.FOLLOWUPS: lambda: followups(node, period, today),
         m.PROGRAMMES: lambda: programmes(node, period, today),
         m.REGISTRY: lambda: registry(node, period, today),
     }

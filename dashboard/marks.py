@@ -38,9 +38,12 @@ TRACKED: dict[str, dict[str, tuple[str, ...]]] = {
     "populations.visit": {m.FOLLOWUPS: ("due_on",)},
     "populations.household": {m.REGISTRY: ()},
     "populations.person": {m.REGISTRY: ()},
-    # a category's kind or statistic key decides what its incidents count as
-    "cases.category": {m.INCIDENTS: ()},
 }
+# A category's kind and statistic key decide what its incidents count as: a change of
+# either recounts every incident (a new category has none yet; seeding the same values
+# again changes nothing).
+CATEGORY = "cases.category"
+CATEGORY_FIELDS = ("kind", "statistic")
 # Households and people count when they are added or removed, or when they move to another
 # unit, taking the enrollments (and their follow-ups) of the people with them.
 REGISTRY = {"populations.household", "populations.person"}
@@ -70,7 +73,17 @@ def _tracked_fields(label: str) -> tuple[str, ...]:
 
 def remember_loaded(sender, instance, **kwargs):
     """The dates a record was loaded with, to mark the months it leaves."""
-    instance._dashboard_loaded = _dates(instance, _tracked_fields(sender._meta.label_lower))
+    label = sender._meta.label_lower
+    fields = CATEGORY_FIELDS if label == CATEGORY else _tracked_fields(label)
+    instance._dashboard_loaded = _dates(instance, fields)
+
+
+def category_saved(sender, instance, created=False, **kwargs):
+    before = getattr(instance, "_dashboard_loaded", {}) or {}
+    after = _dates(instance, CATEGORY_FIELDS)
+    instance._dashboard_loaded = after
+    if not created and before and before != after:
+        mark_changed([(m.INCIDENTS, "")])
 
 
 def _marks_for(label: str, before: dict, after: dict) -> list[tuple[str, str]]:
@@ -132,6 +145,10 @@ def record_saved(sender, instance, created=False, **kwargs):
 def records_saved_in_bulk(sender, instances=(), created=False, **kwargs):
     """The same marks for records a service wrote with bulk_create / bulk_update."""
     label = sender._meta.label_lower
+    if label == "grids.gridevent":
+        if created and any(event.kind in TREE_CHANGES for event in instances):
+            mark_everything()
+        return
     if label not in TRACKED:
         return
     marks = []
@@ -168,5 +185,8 @@ def connect() -> None:
         post_init.connect(remember_loaded, sender=model, dispatch_uid=f"{uid}:init")
         post_save.connect(record_saved, sender=model, dispatch_uid=f"{uid}:save")
         post_delete.connect(record_deleted, sender=model, dispatch_uid=f"{uid}:delete")
+    category = apps.get_model(CATEGORY)
+    post_init.connect(remember_loaded, sender=category, dispatch_uid="dashboard:category:init")
+    post_save.connect(category_saved, sender=category, dispatch_uid="dashboard:category:save")
     post_save.connect(tree_changed, sender=apps.get_model("grids.gridevent"), dispatch_uid="dashboard:gridevent")
     signals.records_saved_in_bulk.connect(records_saved_in_bulk, dispatch_uid="dashboard:bulk")

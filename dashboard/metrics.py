@@ -7,13 +7,14 @@ base values of the same node and period:
 - ``incidents``: incidents by date of occurrence 发案, cancelled reports excluded: the
   total, by kind (``incidents.kind.criminal``...), by statistic key of the category
   (``incidents.stat.robbery``...), criminal ones cleared 破案 (``incidents.cleared``) and
-  those handled late at some step (``incidents.late``);
+  those overdue (``incidents.overdue``: handled late at some step, or still open past
+  their deadline as of this morning);
 - ``satisfaction``: evaluations of incidents and disputes by date of closing;
 - ``disputes``: accepted, resolved and passed upward by date of registration, closed and
   closed on time by date of closing (the definitions of ``disputes.measures``);
 - ``followups``: follow-ups falling due in the period (visits by the date they fell due,
-  and the enrollments still waiting by their next due date) and those done on time, in
-  all and per programme;
+  and the enrollments whose next due date has passed without a visit) and those done on
+  time, in all and per programme;
 - ``programmes`` and ``registry``: people enrolled in each programme, households and
   residents registered, at the end of the period (or today, for the period under way).
 """
@@ -102,7 +103,7 @@ def _base_metrics() -> list[Metric]:
         *(Metric(f"incidents.kind.{kind}", label, better=DOWN) for kind, label in CategoryKind.choices),
         *(Metric(f"incidents.stat.{key}", label, better=DOWN) for key, label in STATISTIC_LABELS.items()),
         Metric("incidents.cleared", _("刑事案件破案数"), better=UP),
-        Metric("incidents.late", _("超时办理事件"), better=DOWN),
+        Metric("incidents.overdue", _("超期事件"), better=DOWN),
         Metric("satisfaction.sum", _("满意度评分合计"), unit=POINTS),
         Metric("satisfaction.count", _("满意度评价数"), unit=TIMES),
         Metric("disputes.accepted", _("受理矛盾纠纷"), better=DOWN),

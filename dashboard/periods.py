@@ -28,8 +28,9 @@ class Period:
     number: int = 1  # the month (1-12) or the quarter (1-4); 1 for a year
 
     @classmethod
-    def parse(cls, code: str) -> "Period":
-        """The period a code names; a ValidationError says what is wrong."""
+    def parse(cls, code: str, *, strict: bool = True) -> "Period":
+        """The period a code names; a ValidationError says what is wrong. ``strict=False``
+        takes any year (a record dated 1985 by mistake still has a month to recount)."""
         code = "" if code is None else str(code)
         match = _CODE.match(code.strip())
         if not match:
@@ -38,7 +39,11 @@ class Period:
                 code="invalid",
             )
         year = int(match["year"])
-        if not FIRST_YEAR <= year <= LAST_YEAR:
+        if year < 1:
+            raise ValidationError(
+                _("统计期的年份应在 %(low)d-%(high)d 之间。") % {"low": FIRST_YEAR, "high": LAST_YEAR}, code="invalid"
+            )
+        if strict and not FIRST_YEAR <= year <= LAST_YEAR:
             raise ValidationError(
                 _("统计期的年份应在 %(low)d-%(high)d 之间。") % {"low": FIRST_YEAR, "high": LAST_YEAR}, code="invalid"
             )

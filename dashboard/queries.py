@@ -7,6 +7,7 @@ code cannot be probed.
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from dashboard import metrics as m
@@ -40,19 +41,32 @@ class DashboardQuery(forms.Form):
 
     def clean_period(self) -> Period:
         code = (self.cleaned_data.get("period") or "").strip()
+        today = timezone.localdate()
         if not code:
-            return Period.current(self.default_kind if self.default_kind in KINDS else YEAR, timezone.localdate())
-        return Period.parse(code)
+            return Period.current(self.default_kind if self.default_kind in KINDS else YEAR, today)
+        period = Period.parse(code)
+        if period.start > today:
+            raise forms.ValidationError(
+                _("统计期 %(period)s 尚未开始，没有可统计的数据。") % {"period": period.label}, code="future"
+            )
+        return period
 
     def clean_metrics(self) -> list[str]:
         text = (self.cleaned_data.get("metrics") or "").strip()
         if not text:
             return []
         keys = [key.strip() for key in text.split(",") if key.strip()]
-        unknown = [key for key in keys if not m.is_known(key)]
+        # the statistic keys the catalogue names, or an admin added and the roll-up counted
+        known = set(m.METRICS) | set(self.layout.get(m.INCIDENTS, ()))
+        unknown = [key for key in keys if key not in known]
         if unknown:
             raise forms.ValidationError(_("未知的指标：%(keys)s。") % {"keys": "、".join(unknown[:10])}, code="unknown_metric")
         return list(dict.fromkeys(keys))
+
+    @cached_property
+    def layout(self) -> dict[str, list[str]]:
+        """The statistics' layouts, read once for the request (the caller reads with it too)."""
+        return selectors.layouts()
 
     def first_error(self) -> tuple[str, str]:
         """(field, message) of the first error, for a refusal that names the field."""

@@ -121,6 +121,8 @@ def _number_format(metric: m.Metric) -> str:
 
 def _put(sheet, row: int, column: int, value, number_format: str | None = None):
     cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # a name beginning with "=" is text, not a formula
     if number_format and value is not None:
         cell.number_format = number_format
     return cell
@@ -191,10 +193,7 @@ def export(request):
     if not form.is_valid():
         return HttpResponseBadRequest(field_error(form), content_type="text/plain; charset=utf-8")
     node, period = form.cleaned_data["node"], form.cleaned_data["period"]
-    # Without ?node= the query falls back on the home node, which is chosen for viewing.
-    if not selectors.can_view(request.user, node, "export"):
-        raise Http404
-    layout = selectors.layouts()
+    layout = form.layout
     cards = selectors.cards(node, period, layout=layout)
     children = selectors.children(node, period, layout=layout)
     content = dashboard_workbook(node, period, cards, children, selectors.data_as_of())
@@ -380,7 +379,7 @@ def assessments(request):
 def assessment(request, code: str, year: int):
     """One village's ten items for a year: the computed ones with the figures behind
     them; the entered ones as a form for the centre's staff, read-only for others."""
-    zone = selectors.nodes_for(request.user).filter(code=code, kind=GridKind.ZONE).first()
+    zone = selectors.nodes_for(request.user).filter(code=code, kind=GridKind.ZONE).first() if code.isdigit() else None
     if zone is None:
         raise Http404
     try:

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cases.models import OPEN_STATUSES
 from dashboard import metrics as m
 from dashboard.periods import QUARTER, YEAR, Period
 from grids.models import GridKind
@@ -75,7 +76,7 @@ class Marks:
     def from_json(cls, data: dict) -> "Marks":
         marks = cls()
         for family, months in (data or {}).items():
-            marks.add(family, ALL if months is None else [Period.parse(code).code for code in months])
+            marks.add(family, ALL if months is None else [Period.parse(code, strict=False).code for code in months])
         return marks
 
 
@@ -117,7 +118,7 @@ class Families:
     """The families' metrics and parts; built per run, since admins may add categories
     and statistic keys."""
 
-    def __init__(self, categories: list[tuple[int, str, str]]):
+    def __init__(self, categories: list[tuple[int, str, str]], today: datetime.date):
         self.params: dict = {}  # the constants the parts' SQL names
         q = lambda value: _literal(value, self.params)  # noqa: E731
         kinds = [kind for kind, _label in m.CategoryKind.choices]
@@ -129,12 +130,13 @@ class Families:
             kind_of[pk - 1] = kinds.index(kind) + 1 if kind in kinds else 0
             stat_of[pk - 1] = statistic_keys.index(key) + 1 if key else 0
         criminal = kinds.index(m.CategoryKind.CRIMINAL) + 1
+        midnight = _local_midnight(today)
         incidents = {
             "incidents.total": "count(*)",
             **{f"incidents.kind.{kind}": f"count(*) FILTER (WHERE k = {n})" for n, kind in enumerate(kinds, 1)},
             **{f"incidents.stat.{key}": f"count(*) FILTER (WHERE s = {n})" for n, key in enumerate(statistic_keys, 1)},
             "incidents.cleared": f"count(*) FILTER (WHERE k = {criminal} AND cleared)",
-            "incidents.late": "count(*) FILTER (WHERE late)",
+            "incidents.overdue": "count(*) FILTER (WHERE overdue)",
         }
         by_programme = {p: f"count(*) FILTER (WHERE programme = {q(p)})" for p in programmes}
         followups_visits = {"followups.due": "count(*)", "followups.on_time": "count(*) FILTER (WHERE on_time)"}
@@ -155,7 +157,9 @@ class Families:
                         "k": f"({q(kind_of)}::int[])[i.category_id]",
                         "s": f"({q(stat_of)}::int[])[i.category_id]",
                         "cleared": "i.cleared",
-                        "late": "i.late",
+                        # handled late at some step, or still open past its deadline (as of
+                        # this morning, so that the figure holds all day)
+                        "overdue": f"i.late OR (i.status = ANY({q(list(OPEN_STATUSES))}) AND i.due_at < {q(midnight)})",
                     },
                     incidents,
                     where=f"i.status <> {q('cancelled')}",
@@ -211,7 +215,8 @@ class Families:
                     False,
                     {"programme": "e.programme"},
                     followups_waiting,
-                    where=f"e.status = {q('active')}",
+                    # waiting: due only once the day has passed (not yet missed is not yet due)
+                    where=f"e.status = {q('active')} AND e.next_due_on < {q(today)}",
                 ),
             ],
             # levels: what changed in the month, carried forward
@@ -260,7 +265,7 @@ def _months_condition(column: str, timestamp: bool, months, params: dict) -> str
     if months is ALL:
         return f"{column} IS NOT NULL"
     ranges = []
-    for period in sorted(Period.parse(code) for code in months):
+    for period in sorted(Period.parse(code, strict=False) for code in months):
         if ranges and ranges[-1][1] == period.start:
             ranges[-1][1] = period.end
         else:
@@ -281,7 +286,7 @@ def _month_of(column: str, timestamp: bool, params: dict) -> str:
 
 def _affected(months: set[str]) -> set[str]:
     """The quarters and years holding ``months``."""
-    periods = [Period.parse(code) for code in months]
+    periods = [Period.parse(code, strict=False) for code in months]
     return {p.containing(QUARTER).code for p in periods} | {p.containing(YEAR).code for p in periods}
 
 
@@ -313,7 +318,7 @@ class _Run:
         self.today = today
         self.table = TABLE  # where stored values are read from and written to
         self.result = Result()
-        self.families = Families(_categories(cursor))
+        self.families = Families(_categories(cursor), today)
         self.node_of: list[int] = []
 
     def execute(self, sql: str, params=None) -> int:
@@ -419,7 +424,9 @@ class _Run:
             periods, every_month = ALL, "f_tree"
         else:
             periods = set(months) | _affected(months)
-            others = {month.code for code in _affected(months) for month in Period.parse(code).months()} - set(months)
+            others = {month.code for code in _affected(months) for month in Period.parse(code, strict=False).months()} - set(
+                months
+            )
             params["others"] = sorted(others)
             stored = ", ".join(f"coalesce(figures[{i + 1}], 0) AS c{i}" for i in range(len(keys)))
             every_month = f"""(
@@ -611,10 +618,24 @@ class _Run:
         )
         self.table = TABLE
 
+    def levels_behind(self, family: str) -> bool:
+        """Whether a level family's figures stop before this month (a month began since the
+        last run that counted them): then the levels are carried into it now."""
+        self.cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {self.table} WHERE family = %s), "
+            f"EXISTS (SELECT 1 FROM {self.table} WHERE family = %s AND period = %s)",
+            [family, family, Period.month_of(self.today).code],
+        )
+        held, current = self.cursor.fetchone()
+        return held and not current
+
     def update(self, marks: Marks, step) -> None:
         stale = self.stale_layouts()
         for family in stale - {m.DERIVED}:
             marks.add(family, ALL)
+        for family in m.SNAPSHOT_FAMILIES:
+            if family not in marks.families and self.levels_behind(family):
+                marks.add(family, ALL)
         derived: set[str] | None = ALL if m.DERIVED in stale else set()
         for family in m.BASE_FAMILIES:
             if family not in marks.families:

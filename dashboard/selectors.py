@@ -47,7 +47,8 @@ def home_node(user, action: str = VIEW) -> Grid | None:
 
 
 def search_nodes(user, query: str, limit: int = 20) -> list[Grid]:
-    query = (query or "").strip()
+    # PostgreSQL text holds no NUL character; a name holds none either.
+    query = (query or "").replace("\x00", "").strip()
     if not query:
         return []
     return list(nodes_for(user).filter(Q(name__icontains=query) | Q(code__startswith=query)).order_by("level", "code")[:limit])
@@ -115,6 +116,8 @@ class Card:
     value: float | None
     last_year: float | None
     previous: float | None
+    # a quarter or year under way, compared with the same months of the earlier periods
+    partial: bool = False
     year_on_year: float | None = field(init=False)
     period_on_period: float | None = field(init=False)
 
@@ -140,6 +143,7 @@ class Card:
             "value": self.value,
             "last_year": self.last_year,
             "previous": self.previous,
+            "partial": self.partial,
             "year_on_year": self.year_on_year,
             "period_on_period": self.period_on_period,
             "year_on_year_good": self.year_on_year_good,
@@ -147,12 +151,55 @@ class Card:
         }
 
 
-def cards(node: Grid, period: Period, keys=m.HEADLINE, *, layout: dict | None = None) -> list[Card]:
-    """Each metric now, the same period last year (同比) and the period before (环比)."""
-    periods = [period, period.last_year(), period.previous()]
-    found = figures([node.pk], periods, families_of(keys), layout=layout)
-    values = [found[(node.pk, p.code)] for p in periods]
-    return [Card(m.metric(key), *(value(v, key) for v in values)) for key in keys]
+def months_begun(period: Period, today: datetime.date | None = None) -> list[Period] | None:
+    """The months of a quarter or year under way that have begun; None for a period that
+    is over (or a month: it has no smaller part to compare)."""
+    today = today or timezone.localdate()
+    if period.kind == MONTH or not period.is_ongoing(today):
+        return None
+    return [month for month in period.months() if month.start <= today]
+
+
+def _sum_of_months(found: dict, node_id: int, months: list[Period], keys) -> dict[str, float | None]:
+    """Metrics over a run of months from their monthly figures: counts added up, levels at
+    the last month, rates and means from the added-up parts."""
+    total: dict[str, float | None] = {}
+    parts = {key for key in keys if not m.metric(key).is_derived}
+    parts |= {part for key in keys if m.metric(key).is_derived for part in m.metric(key).inputs}
+    for key in parts:
+        if m.metric(key).family in m.SNAPSHOT_FAMILIES:
+            total[key] = value(found[(node_id, months[-1].code)], key)
+        else:
+            total[key] = sum(value(found[(node_id, month.code)], key) or 0 for month in months)
+    for key in keys:
+        metric = m.metric(key)
+        if metric.is_derived:
+            a, b = (total.get(part) or 0 for part in metric.inputs)
+            total[key] = (a + b) if metric.kind == m.SUM else (a / b if b else None)
+    return total
+
+
+def cards(node: Grid, period: Period, keys=m.HEADLINE, *, layout: dict | None = None, today=None) -> list[Card]:
+    """Each metric now, the same period last year (同比) and the period before (环比).
+
+    For a quarter or year under way the comparisons take the same months of the earlier
+    periods (January to this month against January to the same month last year), not
+    their whole length; the months are summed from the monthly figures, in the same query.
+    """
+    begun = months_begun(period, today)
+    if begun is None:
+        periods = [period, period.last_year(), period.previous()]
+        found = figures([node.pk], periods, families_of(keys), layout=layout)
+        values = [found[(node.pk, p.code)] for p in periods]
+        return [Card(m.metric(key), *(value(v, key) for v in values)) for key in keys]
+    last_year = [month.last_year() for month in begun]
+    previous = period.previous().months()[: len(begun)]
+    needed = set(keys) | {part for key in keys if m.metric(key).is_derived for part in m.metric(key).inputs}
+    found = figures([node.pk], [period, *last_year, *previous], families_of(needed), layout=layout)
+    now = found[(node.pk, period.code)]
+    before = _sum_of_months(found, node.pk, last_year, keys)
+    earlier = _sum_of_months(found, node.pk, previous, keys)
+    return [Card(m.metric(key), value(now, key), before[key], earlier[key], partial=True) for key in keys]
 
 
 @dataclass
@@ -163,10 +210,12 @@ class ChildRow:
 
 
 def children(node: Grid, period: Period, keys=m.HEADLINE, *, layout: dict | None = None) -> list[ChildRow]:
-    """The node's child statistics nodes (nodes merged away are counted in the node they
-    were merged into, and not listed) with each metric now and a year earlier."""
-    kids = list(node.get_children().filter(kind__in=STAT_KINDS, retired_at__isnull=True).order_by("code"))
+    """The node's child statistics nodes with each metric now and a year earlier. A child
+    retired (or merged away) is listed only for a period it has figures in: its records of
+    then still count in the node, and the rows should add up."""
+    kids = list(node.get_children().filter(kind__in=STAT_KINDS).order_by("code"))
     found = figures([kid.pk for kid in kids], [period, period.last_year()], families_of(keys), layout=layout)
+    kids = [kid for kid in kids if kid.retired_at is None or found[(kid.pk, period.code)]]
     return [
         ChildRow(
             kid,

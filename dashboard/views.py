@@ -29,7 +29,7 @@ from dashboard.queries import DashboardQuery
 from grids.models import GridKind
 from grids.selectors import grid_ancestor_paths
 from kaili.pages import no_store
-from kaili.scope import reachable_ranges
+from kaili.scope import Everything, NodeRange, reachable_ranges
 from populations.models import Programme
 
 SEARCH_LIMIT = 20
@@ -120,12 +120,20 @@ def _require_dashboard(user) -> None:
 def _search_results(user, query: str) -> list[dict]:
     nodes = selectors.search_nodes(user, query, limit=SEARCH_LIMIT)
     paths = grid_ancestor_paths(nodes)
+    # the path names only the ancestors the user may open, as the breadcrumb does
+    ranges = reachable_ranges(user, selectors.VIEW_STATISTIC)
+
+    def visible(ancestor) -> bool:
+        return isinstance(ranges, Everything) or any(
+            reach.contains(NodeRange(ancestor.tree_id, ancestor.lft, ancestor.rght)) for reach in ranges
+        )
+
     return [
         {
             "code": node.code,
             "name": node.name,
             "kind": node.get_kind_display(),
-            "path": " › ".join(ancestor.name for ancestor in paths[node.pk]),
+            "path": " › ".join(ancestor.name for ancestor in paths[node.pk] if visible(ancestor)),
         }
         for node in nodes
     ]
@@ -273,8 +281,10 @@ def home(request):
         context["errors"] = errors
         return no_store(render(request, "dashboard/home.html", context, status=400))
 
-    layout = selectors.layouts()
+    layout = form.layout
     cards = [_card_view(card) for card in selectors.cards(node, period, layout=layout)]
+    context["period_partial"] = selectors.months_begun(period) is not None
+    context["period_ongoing"] = period.is_ongoing()
     children = [] if context["is_grid"] else _child_rows(selectors.children(node, period, layout=layout), period, metric)
     trend = selectors.trend(node, period, TREND_COUNTS + TREND_RATES, layout=layout)
     breakdown_keys = [key for _name, _title, keys in BREAKDOWNS for key in keys] + list(PROGRAMME_COUNTS + PROGRAMME_RATES)

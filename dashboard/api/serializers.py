@@ -80,6 +80,9 @@ class StatCardSerializer(serializers.Serializer):
     value = FigureField(label=_("本期"))
     last_year = FigureField(label=_("去年同期"))
     previous = FigureField(label=_("上期"))
+    partial = serializers.BooleanField(
+        label=_("本期未结束"), help_text=_("季度、年度尚未结束时，去年同期和上期取相同的月份（1 月至本月）")
+    )
     year_on_year = serializers.FloatField(allow_null=True, label=_("同比"))
     period_on_period = serializers.FloatField(allow_null=True, label=_("环比"))
     year_on_year_good = serializers.BooleanField(allow_null=True, label=_("同比向好"))

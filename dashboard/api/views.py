@@ -99,6 +99,7 @@ class StatisticsView(APIView):
             raise refusal(query)
         asked = dict(query.cleaned_data)
         asked["metrics"] = asked["metrics"] or list(m.HEADLINE)
+        asked["layout"] = query.layout
         return asked
 
     def heading(self, request, asked: dict) -> dict:
@@ -116,7 +117,7 @@ class StatsView(StatisticsView):
         """A node's figures for a period: each metric now, the same period last year (同比)
         and the period before (环比), with the signed changes and whether they are good."""
         asked = self.asked(request)
-        cards = selectors.cards(asked["node"], asked["period"], asked["metrics"], layout=selectors.layouts())
+        cards = selectors.cards(asked["node"], asked["period"], asked["metrics"], layout=asked["layout"])
         return Response(s.StatsSerializer({**self.heading(request, asked), "metrics": cards}).data)
 
 
@@ -126,7 +127,7 @@ class ChildrenView(StatisticsView):
         """The node's child nodes (nodes merged away are counted in the one they were
         merged into), each with the metrics now, a year earlier and the change."""
         asked = self.asked(request)
-        rows = selectors.children(asked["node"], asked["period"], asked["metrics"], layout=selectors.layouts())
+        rows = selectors.children(asked["node"], asked["period"], asked["metrics"], layout=asked["layout"])
         body = {
             **self.heading(request, asked),
             "metrics": [m.metric(key) for key in asked["metrics"]],
@@ -143,7 +144,7 @@ class TrendView(StatisticsView):
         """The metrics month by month: the ``months`` months ending with the period's last
         month (or this month, for the period under way)."""
         asked = self.asked(request)
-        trend = selectors.trend(asked["node"], asked["period"], asked["metrics"], asked["months"], layout=selectors.layouts())
+        trend = selectors.trend(asked["node"], asked["period"], asked["metrics"], asked["months"], layout=asked["layout"])
         return Response(s.StatsTrendSerializer({**self.heading(request, asked), **trend}).data)
 
 

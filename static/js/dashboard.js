@@ -198,7 +198,9 @@
         confine: true,
         formatter: function (p) {
           var region = byCode[p.name];
-          return region ? region.name + "<br>" + info.label + "：" + region.texts[metric] : "";
+          // Names are typed by people (grid files, the admin): text, never markup.
+          var escape = echarts.format.encodeHTML;
+          return region ? escape(region.name) + "<br>" + escape(info.label) + "：" + escape(String(region.texts[metric])) : "";
         },
       },
       visualMap: {

@@ -55,14 +55,6 @@ def schedules(db):
 # --- the incremental roll-up -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cases/services.py:261-264 accepts an occurred_at of any past year, dashboard/marks.py:_month marks "
-    "its month ('1985-03'), and dashboard/rollup.py:263 (_months_condition) and :284 (_affected) re-read every "
-    "mark with Period.parse, which refuses years outside 1990-2100 (periods.py FIRST_YEAR): the ValidationError "
-    "is not in tasks.RETRIED, the run rolls back with every mark, and every later incremental run fails on the "
-    "same mark, so no change reaches the dashboard until the nightly full rebuild deletes the marks",
-)
 def test_one_incident_dated_in_1985_does_not_stop_the_incremental_roll_up(rolled, viewers):
     tree = rolled
     # a grid worker's typo for 2025: the service takes it
@@ -72,13 +64,6 @@ def test_one_incident_dated_in_1985_does_not_stop_the_incremental_roll_up(rolled
     assert figure(tree.city, "2016-05", "incidents.stat.theft") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grids/imports.py:389-408 moves nodes with Grid.objects.bulk_update and writes their MOVED events "
-    "with GridEvent.objects.bulk_create, which sends no post_save, so dashboard/marks.py:tree_changed never "
-    "marks anything: a grid moved by a grid file keeps its figures under its old village and town until the "
-    "nightly rebuild (grid_move through the service marks everything)",
-)
 def test_a_grid_moved_by_a_grid_file_takes_its_figures_to_its_new_village(rolled):
     tree = rolled
     f.incident(tree.grid_b, f.THEFT, f.at(2016, 5))
@@ -92,13 +77,6 @@ def test_a_grid_moved_by_a_grid_file_takes_its_figures_to_its_new_village(rolled
     assert [figure(tree.zone_a, "2016", "incidents.stat.theft"), figure(tree.zone_b, "2016", "incidents.stat.theft")] == [1, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/rollup.py:449-479 (levels) writes a programme's or the registry's level only up to the "
-    "month of the run, and an incremental run recomputes only the families it drains: from midnight on the "
-    "first of a month until the nightly rebuild (01:30, or all day if it fails) the new month reads 0 people "
-    "in every programme (-100% on last year) although nobody left",
-)
 def test_a_new_month_shows_the_programme_levels_before_the_nightly_rebuild(tree, schedules):
     person = make_person(unit=tree.unit_a, name="杨小虎", born=datetime.date(2012, 9, 1))
     make_enrollment(person, Programme.YOUTH, started_on=datetime.date(2016, 3, 10))
@@ -113,13 +91,6 @@ def test_a_new_month_shows_the_programme_levels_before_the_nightly_rebuild(tree,
 # --- what the figures say ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/selectors.py:150-155 (cards) compares a period under way with the whole of the same "
-    "period last year (and the whole previous period): the default page (this year) sets January to today "
-    "against all twelve months of last year, so every count reads as a large fall with a green arrow "
-    "(and this month's 环比 sets a part month against a full one)",
-)
 def test_the_year_under_way_is_compared_with_the_same_months_of_last_year(api, tree, viewers):
     today = timezone.localdate()
     if today.month == 12:
@@ -137,11 +108,6 @@ def test_the_year_under_way_is_compared_with_the_same_months_of_last_year(api, t
     assert (card["value"], card["last_year"], card["year_on_year"]) == (1, 1, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/queries.py:41-45 and periods.py accept any period up to 2100: a month still to come "
-    "reads as zero incidents, '-100.00%' on the year before, an arrow coloured as an improvement",
-)
 def test_a_period_still_to_come_does_not_read_as_a_fall_of_a_hundred_percent(api, tree, viewers):
     coming = Period.current(MONTH).shifted(1)
     before = coming.last_year()
@@ -152,13 +118,6 @@ def test_a_period_still_to_come_does_not_read_as_a_fall_of_a_hundred_percent(api
     assert answer.status_code == 400 or answer.json()["metrics"][0]["year_on_year"] is None, answer.json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/metrics.py (followups) and rollup.py:207-215 / direct.py:followups count an active "
-    "enrollment as due in the month of its next_due_on even when that day is still to come: in a period under "
-    "way (the default page: this year) a follow-up nobody has missed yet is counted due and not on time, so "
-    "the programmes' on-time rate reads 0% where nothing could be measured",
-)
 def test_a_follow_up_not_yet_due_is_not_counted_as_missed_in_the_year_under_way(tree, schedules):
     today = timezone.localdate()
     person = make_person(unit=tree.unit_a, name="杨小龙", born=datetime.date(2012, 9, 1))
@@ -174,12 +133,6 @@ def test_a_follow_up_not_yet_due_is_not_counted_as_missed_in_the_year_under_way(
     assert found == {"followups.youth.due": 0, "rate.followup_on_time.youth": None}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/selectors.py:168 (children) leaves out retired child nodes, yet their records still "
-    "count in the parent (rollup.py: a retired node stays in the tree): a village whose grid was retired "
-    "shows its incidents of past years with no child row to drill into, and its children no longer add up",
-)
 def test_a_retired_grid_with_figures_in_the_period_is_listed_under_its_village(api, tree, viewers):
     f.incident(tree.grid_c, f.THEFT, f.at(2016, 5))
     grid_retire(actor=None, grid=tree.grid_c, reason="撤并")
@@ -193,25 +146,12 @@ def test_a_retired_grid_with_figures_in_the_period_is_listed_under_its_village(a
     assert [(row["code"], row["values"]["incidents.stat.theft"]) for row in answer.json()["children"]] == [(tree.grid_c.code, 1)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7 asks for 'incidents overdue'; dashboard/metrics.py and rollup.py:137 count only "
-    "incidents.late, the flag cases/services.py:387-393 sets when a step is finally taken after its deadline: "
-    "an open case left past its deadline and never acted on (the 'overdue' of cases/selectors.py:64-65 and "
-    "the supervision pages) counts nowhere on the dashboard, so the worst cases read as 0",
-)
 def test_an_open_incident_left_past_its_deadline_counts_as_overdue(tree):
     f.incident(tree.grid_a, f.THEFT, f.at(2016, 5), status=IncidentStatus.DISPATCHED, due_at=f.at(2016, 5, 16))
     rollup(Marks.everything())
-    assert figure(tree.city, "2016-05", "incidents.late") == 1
+    assert figure(tree.city, "2016-05", "incidents.overdue") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/metrics.py:169-176 (metric) takes any 'incidents.stat.<key>' up to 48 characters as a "
-    "metric, so dashboard/queries.py:47-55 lets a misspelt key through and the API answers 0 (labelled with "
-    "the raw key) instead of naming the unknown metric",
-)
 def test_a_misspelt_statistic_key_is_refused_not_read_as_zero(api, figures, viewers):
     answer = sign_in(api, viewers.city_leader).get(
         STATS, {"node": figures.city.code, "period": "2016", "metrics": "incidents.stat.robery"}
@@ -223,12 +163,6 @@ def test_a_misspelt_statistic_key_is_refused_not_read_as_zero(api, figures, view
 # --- input ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/views.py:247,315 pass ?q= straight to selectors.search_nodes (name__icontains) and "
-    "dashboard/report_views.py:383 the URL's code to .filter(code=...): PostgreSQL refuses a NUL character "
-    "(psycopg DataError), so the request ends in a 500 instead of a 400/404 or an empty search",
-)
 @pytest.mark.parametrize("url", ["/dashboard/?q=%00", "/dashboard/nodes/?q=a%00b", "/dashboard/assessments/%00/2016/"])
 def test_a_nul_character_in_a_parameter_is_not_a_server_error(client, figures, viewers, url):
     force_verified(client, viewers.city_leader)
@@ -236,12 +170,6 @@ def test_a_nul_character_in_a_parameter_is_not_a_server_error(client, figures, v
     assert client.get(url).status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/report_views.py:169-170 writes a node's name into the XLSX as it is, and openpyxl stores "
-    "a string starting with '=' as a formula: a node named by an admin or a grid file runs as a formula "
-    "(HYPERLINK, DDE...) on the leader's PC when the export is opened",
-)
 def test_a_node_name_in_the_export_is_text_not_a_formula(client, figures, viewers):
     grid_update(actor=None, grid=figures.zone_b, name='=HYPERLINK("http://example.invalid/","营盘坡社区")')
     force_verified(client, viewers.city_leader)
@@ -256,13 +184,6 @@ def test_a_node_name_in_the_export_is_text_not_a_formula(client, figures, viewer
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/services.py:201-209 (assessment_save) looks for the village's assessment with "
-    "select_for_update().first(), which locks nothing when there is none yet: two assessors saving the same "
-    "village and year for the first time both insert, and the second gets an IntegrityError on "
-    "assessment_once_per_village_year (a 500 on the assessment page) instead of updating the first",
-)
 def test_two_assessors_saving_a_new_assessment_at_once_both_succeed(tree, viewers):
     inserted, release, errors = threading.Event(), threading.Event(), []
 
@@ -293,13 +214,6 @@ def test_two_assessors_saving_a_new_assessment_at_once_both_succeed(tree, viewer
 # --- privacy ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/services.py:138-170 (_check) stores each mismatch's stored and counted values (any family, "
-    "programmes.* included) in RollupRun.detail, and dashboard/admin.py:75-76 prints the detail to whoever "
-    "holds dashboard.view_rolluprun (the system admin), who holds neither dashboard.view_statistic nor "
-    "populations.count_enrollment: a village's count of people in drug rehabilitation is read off the run page",
-)
 def test_the_runs_page_does_not_show_the_system_admin_programme_figures(client, tree, viewers, schedules):
     person = make_person(unit=tree.unit_a, name="吴某", born=datetime.date(1990, 2, 1))
     make_enrollment(person, Programme.DRUG_REHAB, started_on=datetime.date(2016, 3, 1))
@@ -321,13 +235,6 @@ def test_the_runs_page_does_not_show_the_system_admin_programme_figures(client, 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="static/js/dashboard.js:199-201 (the map's tooltip formatter) returns region.name + '<br>' + ... "
-    "as HTML, and ECharts puts a formatter's string into the tooltip with innerHTML: a node's name (free text "
-    "from grid_update or a grid file, grids/services.py:177) runs as script in a leader's session "
-    "(no Content-Security-Policy either); escape with echarts.format.encodeHTML",
-)
 def test_a_node_name_is_text_in_the_map_tooltip_not_markup(live_server, desk_page, viewers, mapped):  # noqa: F811
     page, tree = desk_page, mapped
     grid_update(actor=None, grid=tree.t2, name='三棵树镇<img src="x" onerror="window.__kailiXss=1">')

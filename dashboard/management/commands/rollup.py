@@ -7,7 +7,7 @@ from django.utils import timezone
 from dashboard import metrics as m
 from dashboard import services
 from dashboard.models import RollupRun
-from dashboard.periods import month_range
+from dashboard.periods import FIRST_YEAR, month_range
 from dashboard.rollup import Marks, rollup
 from kaili.progress import ProgressBar
 
@@ -27,6 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args, full, since, check, sample, **options):
         if sum(bool(flag) for flag in (full, since, check)) > 1:
             raise CommandError("--full、--since、--check 只能选一个。")
+        if sample < 1 or sample > 100_000:
+            raise CommandError("--sample 应在 1 到 100000 之间。")
         if check:
             run = services.run_consistency_check(sample=sample)
             style = self.style.SUCCESS if not run.mismatches else self.style.ERROR
@@ -46,6 +48,8 @@ class Command(BaseCommand):
             today = timezone.localdate()
             if day > today:
                 raise CommandError("--since 不能晚于今天。")
+            if day.year < FIRST_YEAR:
+                raise CommandError(f"--since 不能早于 {FIRST_YEAR} 年（更早的月份用 --full 重算）。")
             marks = Marks()
             months = [period.code for period in month_range(day, today)]
             for family in m.FLOW_FAMILIES:
