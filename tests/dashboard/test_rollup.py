@@ -321,9 +321,7 @@ def test_the_consistency_check_finds_a_corrupted_value(thefts):
         )
     run = services.run_consistency_check(sample=1000, seed=1)
     assert run.mismatches == 1
-    assert run.detail["mismatches"] == [
-        {"node": thefts.city.code, "period": "2016", "metric": "incidents.stat.theft"}
-    ]
+    assert run.detail["mismatches"] == [{"node": thefts.city.code, "period": "2016", "metric": "incidents.stat.theft"}]
 
 
 def test_the_consistency_check_finds_a_missing_row(thefts):
