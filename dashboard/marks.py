@@ -169,11 +169,13 @@ def tree_changed(sender, instance, created=False, **kwargs):
 
 def queue_rollup() -> None:
     """Queue one incremental run; while one is queued and not yet started, more saves
-    only add marks for it to drain."""
+    only add marks for it to drain (a save shows within the delay and one run)."""
     from dashboard.tasks import rollup_pending
 
     if cache.add(QUEUED_KEY, 1, QUEUED_SECONDS):
-        rollup_pending.delay()
+        # The run waits a moment, so that the saves of the next seconds join it: one run
+        # for many saves keeps the worker's share of the database small under load.
+        rollup_pending.apply_async(countdown=settings.KAILI_STATS_DELAY_SECONDS)
 
 
 def connect() -> None:

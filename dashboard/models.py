@@ -40,6 +40,8 @@ class Statistic(models.Model):
         verbose_name_plural = _("统计数据")
         permissions = [("export_statistic", _("可导出统计数据"))]
         default_permissions = ("view",)
+        # An incremental run reads and rewrites a family's rows of a few periods.
+        indexes = [models.Index(fields=["family", "period"], name="statistic_family_period")]
 
     def __str__(self):
         return f"{self.node_id} {self.period} {self.family}"

@@ -256,6 +256,8 @@ CELERY_BEAT_SCHEDULE = {
 # The dashboard's statistics follow every save (an incremental roll-up queued on commit);
 # off, they wait for the nightly rebuild (the benchmark compares the two).
 KAILI_STATS_ON_SAVE = os.environ.get("KAILI_STATS_ON_SAVE", "1") != "0"
+# Seconds the queued run waits for more saves to join it (ignored when tasks run eagerly).
+KAILI_STATS_DELAY_SECONDS = float(os.environ.get("KAILI_STATS_DELAY_SECONDS", "2.5"))
 
 # Audit chain key: keyed hashes, so a row cannot be re-forged without the key.
 AUDIT_CHAIN_KEY = os.environ.get("KAILI_AUDIT_KEY", SECRET_KEY)
