@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/populations.py
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/disputes.py
+	$(BIN)/python bench/dashboard.py
 
 check-deploy: install
 	KAILI_ENV=production DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
