@@ -199,14 +199,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
-    env.update(DJANGO_SETTINGS_MODULE="kaili.settings", DJANGO_DEBUG="0")
-    log = open(ROOT / "var" / "bench" / "gunicorn.log", "w")  # noqa: SIM115 - closed with the process
+def start_gunicorn(port: int, *, env: dict | None = None, log_name: str = "gunicorn.log") -> subprocess.Popen:
+    """Two gunicorn workers on ``port``; tasks eager (no broker) unless ``env`` says otherwise."""
+    base = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
+    base.update(DJANGO_SETTINGS_MODULE="kaili.settings", DJANGO_DEBUG="0", **(env or {}))
+    log = open(ROOT / "var" / "bench" / log_name, "a")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "kaili.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT,
-        env=env,
+        env=base,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -214,12 +215,14 @@ def start_gunicorn(port: int) -> subprocess.Popen:
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}; see var/bench/gunicorn.log")
+            log.close()
+            raise RuntimeError(f"gunicorn exited with {process.returncode}; see var/bench/{log_name}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
+    stop_gunicorn(process)
     raise RuntimeError("gunicorn did not start within a minute")
 
 

@@ -649,45 +649,10 @@ def save_latency(args) -> dict:
 
 def start_gunicorn(port: int, stats_on_save: bool):
     """bench/cases.py's gunicorn, on the Redis broker, with the roll-up on save on or off."""
-    from bench.cases import stop_gunicorn
+    from bench import cases
 
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "kaili.settings",
-        "DJANGO_DEBUG": "0",
-        "CELERY_BROKER_URL": BROKER,
-        "KAILI_STATS_ON_SAVE": "1" if stats_on_save else "0",
-    }
-    log = open(ROOT / "var" / "bench" / "gunicorn-dashboard.log", "a")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "kaili.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    process.log = log
-    try:
-        wait_for_port(process, port)
-    except BaseException:
-        stop_gunicorn(process)
-        raise
-    return process
-
-
-def wait_for_port(process, port: int) -> None:
-    import socket
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}; see var/bench/gunicorn-dashboard.log")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start within a minute")
+    env = {"CELERY_BROKER_URL": BROKER, "KAILI_STATS_ON_SAVE": "1" if stats_on_save else "0"}
+    return cases.start_gunicorn(port, env=env, log_name="gunicorn-dashboard.log")
 
 
 def throughput(args) -> dict:
