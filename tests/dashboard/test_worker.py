@@ -27,22 +27,14 @@ DEADLINE = 15  # seconds; the issue's target is under 5
 @pytest.fixture
 def live_celery(settings):
     """A worker thread on the configured broker (Redis when CELERY_BROKER_URL says so, the
-    in-memory transport otherwise), consuming a queue of its own and using cache keys of its
-    own: the broker and the cache may be shared with other test runs."""
+    in-memory transport otherwise), with cache keys of its own: the cache may be shared
+    with other test runs. (It consumes the default queue: changing the app's default queue
+    at run time sends later tests' tasks where no worker listens.)"""
     assert app.conf.broker_url == settings.CELERY_BROKER_URL
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
-    queue, default_queue = f"kaili-test-{uuid.uuid4().hex[:12]}", app.conf.task_default_queue
     app.conf.task_always_eager = False  # conftest restores it after the test
-    app.conf.task_default_queue = queue
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=[queue]):
-            yield app
-    finally:
-        app.conf.task_default_queue = default_queue
-        with app.connection_for_write() as connection:
-            channel = connection.default_channel
-            if hasattr(channel, "keyprefix_binding_permanent"):  # Redis keeps a queue's bindings
-                channel.client.delete(channel.keyprefix_queue % queue, channel.keyprefix_binding_permanent % queue)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield app
 
 
 @pytest.mark.worker
