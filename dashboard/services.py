@@ -32,6 +32,7 @@ def _start(kind: str, *, requested_by=None, task_id: str = "") -> RollupRun:
 
 
 def _finish(run: RollupRun, result=None, error: BaseException | None = None, **fields) -> RollupRun:
+    detail = fields.pop("detail", {})
     run.finished_at = timezone.now()
     if error is None:
         run.status = RollupRun.Status.SUCCEEDED
@@ -41,6 +42,7 @@ def _finish(run: RollupRun, result=None, error: BaseException | None = None, **f
     if result is not None:
         run.cells, run.rows = result.cells, result.written
         run.detail = {**run.detail, "seconds": result.seconds, "phases": result.phases}
+    run.detail = {**run.detail, **detail}
     for name, value in fields.items():
         setattr(run, name, value)
     run.save()

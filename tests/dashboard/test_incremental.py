@@ -400,6 +400,7 @@ def test_the_pending_marks_are_drained_by_one_recorded_run(rolled, django_captur
     assert (run.kind, run.status) == (RollupRun.Kind.INCREMENTAL, RollupRun.Status.SUCCEEDED)
     assert run.families == [m.DISPUTES, m.INCIDENTS] and run.periods == ["2016-05", "2016-07"]
     assert run.detail["marks"] == marks and run.cells > 0 and run.rows > 0 and run.finished_at >= run.started_at
+    assert run.detail["seconds"] > 0 and set(run.detail["phases"]) >= {"tree", "incidents", "disputes"}
     assert figure(rolled.city, "2016", "sum.criminal_public_order") == 2
     assert figure(rolled.city, "2016", "disputes.accepted") == 1
     assert services.run_pending() is None  # nothing left
